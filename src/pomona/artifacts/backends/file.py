@@ -1,0 +1,146 @@
+"""A local-directory artifact store: one file per blob, written atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pomona.artifacts.base import (
+    CHUNK_SIZE,
+    ArtifactStore,
+    HashingReader,
+    blob_key,
+    check_digest,
+)
+from pomona.errors import ArtifactNotFoundError, BackendError, InvalidInputError
+from pomona.types import Digest
+
+__all__ = ["FileArtifactStore", "FileArtifactStoreConfig"]
+
+_BLOB_MODE = 0o644
+
+
+class FileArtifactStoreConfig(BaseModel):
+    """Configuration of ``FileArtifactStore``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    root: Path = Field(description="Directory that holds the blobs; created on first write.")
+
+
+class FileArtifactStore(ArtifactStore):
+    """Stores blob ``sha256:ab…`` at ``<root>/sha256/ab/…``.
+
+    Writes stream into ``<root>/tmp/`` while hashing, fsync, then rename into place,
+    so a blob is visible under its digest only once complete.
+    """
+
+    name: ClassVar[str] = "file"
+    config_class: ClassVar[type[BaseModel]] = FileArtifactStoreConfig
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root).absolute()
+
+    @property
+    def url(self) -> str:
+        return self.root.as_uri()
+
+    def put_stream(self, stream: BinaryIO) -> tuple[Digest, int]:
+        tmp_dir = self.root / "tmp"
+        with _translate(f"write a blob under {self.root}"):
+            tmp_dir.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="put-")
+            try:
+                digest, size = _copy_hashing(stream, fd)
+                dest = self._path(digest)
+                if not dest.exists():
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(tmp_name, dest)
+                    _fsync_dir(dest.parent)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp_name)
+        return digest, size
+
+    def open(self, digest: Digest) -> HashingReader:
+        path = self._path(digest)
+        with _translate(f"read {path}", digest=digest, where=self.url):
+            return HashingReader(path.open("rb"), digest)
+
+    def exists(self, digest: Digest) -> bool:
+        path = self._path(digest)
+        with _translate(f"check {path}"):
+            return path.is_file()
+
+    def size(self, digest: Digest) -> int:
+        path = self._path(digest)
+        with _translate(f"stat {path}", digest=digest, where=self.url):
+            return path.stat().st_size
+
+    def delete(self, digest: Digest) -> None:
+        path = self._path(digest)
+        with _translate(f"delete {path}"):
+            path.unlink(missing_ok=True)
+
+    def iter_digests(self) -> Iterator[Digest]:
+        base = self.root / "sha256"
+        with _translate(f"list {base}"):
+            prefixes = sorted(p for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+            for prefix in prefixes:
+                for blob in prefix.iterdir():
+                    with contextlib.suppress(InvalidInputError):
+                        yield check_digest(f"sha256:{prefix.name}{blob.name}")
+
+    def _path(self, digest: Digest) -> Path:
+        return self.root / blob_key(check_digest(digest))
+
+
+def _copy_hashing(stream: BinaryIO, fd: int) -> tuple[Digest, int]:
+    """Copy ``stream`` into the open file ``fd`` chunk by chunk; fsync and close it."""
+    hasher = hashlib.sha256()
+    size = 0
+    with os.fdopen(fd, "wb") as out:
+        while chunk := stream.read(CHUNK_SIZE):
+            hasher.update(chunk)
+            out.write(chunk)
+            size += len(chunk)
+        out.flush()
+        os.fchmod(out.fileno(), _BLOB_MODE)
+        os.fsync(out.fileno())
+    return Digest("sha256:" + hasher.hexdigest()), size
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename in ``path`` durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def _translate(action: str, *, digest: Digest | None = None, where: str = "") -> Iterator[None]:
+    """Turn ``OSError`` into Pomona errors; a missing file is ``ArtifactNotFoundError``."""
+    try:
+        yield
+    except FileNotFoundError as exc:
+        if digest is None:
+            raise BackendError(f"Could not {action}: {exc}.") from exc
+        raise ArtifactNotFoundError(
+            f"Artifact {digest} is not stored in {where}.",
+            hint="Check the digest, or log the artifact again.",
+            details={"digest": digest},
+        ) from exc
+    except OSError as exc:
+        raise BackendError(
+            f"Could not {action}: {exc.strerror or exc}.",
+            hint="Check that the directory exists, is writable and has free space.",
+        ) from exc

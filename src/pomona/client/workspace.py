@@ -1,0 +1,154 @@
+"""The workspace: the one object users hold. ``pomona.connect()`` returns it."""
+
+from __future__ import annotations
+
+import atexit
+import threading
+import uuid
+import weakref
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pomona._utils.git import source_info
+from pomona.artifacts import ArtifactStore
+from pomona.config import Settings
+from pomona.metadata import MetadataStore
+from pomona.tracking._logger import LoggerSettings, RunLogger
+from pomona.tracking.base import TrackingAPI
+from pomona.tracking.run import ActiveRun
+from pomona.types import RunStatus
+
+__all__ = ["Workspace"]
+
+
+class Workspace:
+    """Services of one workspace, embedded (in-process) or remote (over HTTP).
+
+    Attributes:
+        runs: the tracking service (search, history, artifacts).
+        settings: the effective settings.
+    """
+
+    def __init__(
+        self,
+        runs: TrackingAPI,
+        settings: Settings,
+        *,
+        remote: bool,
+        closer: Callable[[], None] | None = None,
+        metadata_store: MetadataStore | None = None,
+        artifact_store: ArtifactStore | None = None,
+    ) -> None:
+        self.runs = runs
+        self.metadata_store = metadata_store
+        self.artifact_store = artifact_store
+        self.settings = settings
+        self.remote = remote
+        self._closer = closer
+        t = settings.tracking
+        self._logger = RunLogger(
+            runs,
+            LoggerSettings(
+                flush_interval_s=t.flush_interval_s,
+                batch_size=t.batch_size,
+                heartbeat_interval_s=t.heartbeat_interval_s,
+                retry_max_s=t.retry_max_s,
+            ),
+        )
+        self._active: list[ActiveRun] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        atexit.register(_close_at_exit, weakref.ref(self))
+
+    def __repr__(self) -> str:
+        where = self.settings.uri if self.remote else str(self.settings.home)
+        return f"Workspace({where!r})"
+
+    def start_run(
+        self,
+        name: str | None = None,
+        *,
+        experiment: str = "default",
+        tags: Mapping[str, object] | None = None,
+        params: Mapping[str, object] | None = None,
+        parent: ActiveRun | str | None = None,
+        nested: bool = True,
+    ) -> ActiveRun:
+        """Start a run; inside another active run it becomes its child unless ``nested=False``.
+
+        Use it as a context manager: the run ends as finished, or failed on an exception.
+        """
+        parent_id = parent.run_id if isinstance(parent, ActiveRun) else parent
+        if parent_id is None and nested and self._active:
+            parent_id = self._active[-1].run_id
+        source, commit, dirty = source_info()
+        run_id = uuid.uuid4().hex
+        run = self._retry(
+            lambda: self.runs.create_run(
+                run_id=run_id,
+                name=name,
+                experiment=experiment,
+                parent_run_id=parent_id,
+                tags={k: str(v) for k, v in (tags or {}).items()},
+                source=source,
+                git_commit=commit,
+                git_dirty=dirty,
+            )
+        )
+        active = ActiveRun(
+            self.runs,
+            self._logger,
+            run,
+            retry_max_s=self.settings.tracking.retry_max_s,
+            on_end=self._forget,
+        )
+        with self._lock:
+            self._active.append(active)
+        if params:
+            active.log_params(params)
+        return active
+
+    def active_run(self) -> ActiveRun | None:
+        """The innermost run started and not yet ended."""
+        with self._lock:
+            return self._active[-1] if self._active else None
+
+    def _forget(self, run: ActiveRun) -> None:
+        with self._lock:
+            if run in self._active:
+                self._active.remove(run)
+
+    def _retry(self, fn: Any) -> Any:
+        from pomona._utils.retry import retrying
+
+        return retrying(fn, self.settings.tracking.retry_max_s)
+
+    def flush(self) -> None:
+        """Wait until every queued metric is written."""
+        self._logger.flush()
+
+    def close(self) -> None:
+        """End runs left open (as finished), write queued metrics, release connections."""
+        if self._closed:
+            return
+        self._closed = True
+        for run in list(reversed(self._active)):
+            run.end(RunStatus.FINISHED)
+        self._logger.close()
+        if self._closer is not None:
+            self._closer()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _close_at_exit(ref: weakref.ReferenceType[Workspace]) -> None:
+    ws = ref()
+    if ws is not None:
+        try:
+            ws.close()
+        except Exception:
+            pass

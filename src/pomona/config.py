@@ -1,0 +1,265 @@
+"""The typed settings tree and where each value comes from.
+
+Order: explicit arguments > ``POMONA_*`` environment > the workspace's ``pomona.toml``
+> the user's config file > defaults. Only the composition and interface layers read it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from pomona.errors import ConfigError
+
+__all__ = [
+    "WORKSPACE_DIR",
+    "WORKSPACE_FILE",
+    "ArtifactSettings",
+    "Budgets",
+    "Direction",
+    "MetadataSettings",
+    "ProjectSettings",
+    "ServerSettings",
+    "SettingValue",
+    "Settings",
+    "TargetMetric",
+    "TrackingSettings",
+    "explain_settings",
+    "find_workspace_root",
+    "load_settings",
+]
+
+WORKSPACE_FILE = "pomona.toml"
+WORKSPACE_DIR = ".pomona"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MetadataSettings(_Section):
+    url: str = Field("", description="SQLAlchemy URL; empty means .pomona/pomona.db (SQLite).")
+    busy_timeout_s: float = Field(30.0, gt=0, description="SQLite: wait this long for a lock.")
+
+
+class ArtifactSettings(_Section):
+    url: str = Field("", description="file:// or s3:// URL; empty means .pomona/artifacts.")
+    endpoint_url: str | None = Field(None, description="S3: endpoint of a compatible server.")
+    key: str | None = Field(None, description="S3: access key id.")
+    secret: SecretStr | None = Field(None, description="S3: secret access key.")
+    region: str | None = Field(None, description="S3: region name.")
+
+
+class ServerSettings(_Section):
+    host: str = Field("127.0.0.1", description="Address the server binds.")
+    port: int = Field(8000, ge=0, le=65535, description="Port the server binds.")
+    workers: int = Field(1, ge=1, description="Worker processes.")
+
+
+class TrackingSettings(_Section):
+    flush_interval_s: float = Field(0.5, gt=0, description="Background logger flush period.")
+    batch_size: int = Field(5000, ge=1, description="Metric values written per batch.")
+    heartbeat_interval_s: float = Field(10.0, gt=0, description="How often a run says alive.")
+    heartbeat_timeout_s: float = Field(
+        90.0, gt=0, description="A running run silent this long is marked dead."
+    )
+    retry_max_s: float = Field(
+        300.0, ge=0, description="Remote mode: keep retrying a write this long."
+    )
+
+
+class Direction(StrEnum):
+    MAXIMIZE = "maximize"
+    MINIMIZE = "minimize"
+
+
+class TargetMetric(_Section):
+    name: str = Field(description="Metric name, e.g. 'accuracy'.")
+    direction: Direction = Field(Direction.MAXIMIZE, description="Which way is better.")
+    priority: int = Field(1, ge=1, description="1 is the primary metric.")
+    threshold: float | None = Field(None, description="The value a model must reach.")
+
+
+class Budgets(_Section):
+    latency_p99_ms: float | None = Field(None, gt=0, description="Serving p99 latency budget.")
+    model_size_mb: float | None = Field(None, gt=0, description="Largest model artifact.")
+
+
+class ProjectSettings(_Section):
+    name: str = Field("pomona", description="Project name.")
+    targets: list[TargetMetric] = Field(default_factory=list, description="Target metrics.")
+    budgets: Budgets = Field(default_factory=Budgets, description="Budgets gates check.")
+
+
+class Settings(BaseSettings):
+    """Every setting of a workspace."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="POMONA_", env_nested_delimiter="_", env_nested_max_split=1, extra="forbid"
+    )
+
+    home: Path = Field(Path("."), description="Workspace root (holds pomona.toml).")
+    uri: str | None = Field(None, description="Remote server URL; unset means embedded.")
+    token: SecretStr | None = Field(None, description="Bearer token for writes to a server.")
+    metadata: MetadataSettings = Field(default_factory=MetadataSettings)
+    artifacts: ArtifactSettings = Field(default_factory=ArtifactSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    tracking: TrackingSettings = Field(default_factory=TrackingSettings)
+    project: ProjectSettings = Field(default_factory=ProjectSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)  # layers are merged by load_settings
+
+    @property
+    def workspace_dir(self) -> Path:
+        return self.home / WORKSPACE_DIR
+
+    @property
+    def metadata_url(self) -> str:
+        return self.metadata.url or f"sqlite:///{self.workspace_dir / 'pomona.db'}"
+
+    @property
+    def artifacts_url(self) -> str:
+        return self.artifacts.url or (self.workspace_dir / "artifacts").as_uri()
+
+
+@dataclass(frozen=True)
+class SettingValue:
+    """One effective setting and the layer it came from."""
+
+    key: str
+    value: Any
+    source: str
+
+
+def find_workspace_root(start: Path | None = None) -> Path | None:
+    """The nearest folder at or above ``start`` holding ``pomona.toml``."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / WORKSPACE_FILE).is_file():
+            return folder
+    return None
+
+
+def _user_config_file() -> Path:
+    base = os.environ.get("POMONA_CONFIG_DIR") or os.environ.get("XDG_CONFIG_HOME")
+    return (Path(base) if base else Path.home() / ".config") / "pomona" / "config.toml"
+
+
+def _toml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        return dict(TomlConfigSettingsSource(Settings, toml_file=path)())
+    except ValueError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}.", hint="Fix the file.") from exc
+
+
+def _layers(home: Path, overrides: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    env = {k: v for k, v in EnvSettingsSource(Settings)().items() if v is not None}
+    env.pop("config", None)  # POMONA_CONFIG_DIR names the user config folder, not a setting
+    return [
+        ("argument", _nest(overrides)),
+        ("env", env),
+        (WORKSPACE_FILE, _toml(home / WORKSPACE_FILE)),
+        ("user config", _toml(_user_config_file())),
+    ]
+
+
+def _nest(flat: Mapping[str, Any]) -> dict[str, Any]:
+    nested: dict[str, Any] = {}
+    for key, value in flat.items():
+        if value is None:
+            continue
+        node = nested
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return nested
+
+
+def _leaves(tree: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            yield from _leaves(value, dotted + ".")
+        else:
+            yield dotted, value
+
+
+def _merge(home: Path, overrides: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    merged: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for source, layer in reversed(_layers(home, overrides)):
+        for dotted, value in _leaves(layer):
+            node = merged
+            *parents, leaf = dotted.split(".")
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[leaf] = value
+            origin[dotted] = source
+    merged.setdefault("home", str(home))
+    return merged, origin
+
+
+def load_settings(home: Path | str | None = None, **overrides: Any) -> Settings:
+    """Build the effective settings.
+
+    Args:
+        home: the workspace root; found upwards from the current folder when omitted.
+        overrides: explicit values by dotted key, e.g. ``{"server.port": 9000}``.
+    Raises:
+        ConfigError: a value is invalid; the message names the key and its source.
+    """
+    root = Path(home) if home is not None else (find_workspace_root() or Path.cwd())
+    merged, origin = _merge(root.resolve(), overrides)
+    try:
+        return Settings(**merged)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        where = origin.get(key, "default")
+        raise ConfigError(
+            f"Setting '{key}' (from {where}) is invalid: {first['msg']}.",
+            hint="Fix it in pomona.toml, the POMONA_* environment, or the arguments.",
+            details={"field": key, "source": where},
+        ) from exc
+
+
+def explain_settings(home: Path | str | None = None, **overrides: Any) -> list[SettingValue]:
+    """Every effective value with the layer it came from ('default' when none set it)."""
+    settings = load_settings(home, **overrides)
+    root = settings.home
+    _, origin = _merge(root, overrides)
+    dumped = settings.model_dump(mode="json")
+    rows = []
+    for dotted, value in _leaves(dumped):
+        if dotted.endswith("secret") or dotted == "token":
+            value = "***" if value else value
+        source = origin.get(dotted, "default")
+        if dotted == "home" and source == "default":
+            source = "workspace"
+        rows.append(SettingValue(dotted, value, source))
+    return rows

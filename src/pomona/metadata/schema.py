@@ -1,0 +1,125 @@
+"""Tables of the metadata database. Migrations in ``migrations/`` must build exactly these."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+__all__ = [
+    "blob_ref_columns",
+    "idempotency_keys",
+    "latest_metrics",
+    "metadata",
+    "metrics",
+    "params",
+    "run_artifacts",
+    "runs",
+    "tags",
+]
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# Times are integer milliseconds since the Unix epoch, UTC.
+runs = Table(
+    "runs",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(32), nullable=False, unique=True),
+    Column("name", String(250), nullable=False),
+    Column("experiment", String(250), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("start_ms", BigInteger, nullable=False),
+    Column("end_ms", BigInteger),
+    Column("heartbeat_ms", BigInteger),
+    Column("parent_run_id", String(32)),
+    Column("source", Text),
+    Column("git_commit", String(64)),
+    Column("git_dirty", Boolean),
+    Column("deleted_ms", BigInteger),
+    Index(None, "experiment", "start_ms"),
+    Index(None, "status", "heartbeat_ms"),
+    Index(None, "parent_run_id"),
+)
+
+params = Table(
+    "params",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("value", Text, nullable=False),
+    Index(None, "key", "value"),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+# Narrow on purpose: one row per logged value. NaN is stored as NULL.
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("ts_ms", BigInteger, nullable=False),
+    Column("value", Float),
+    Index(None, "run_pk", "key", "step"),
+)
+
+# The last value of every metric of a run, for search and sort without scanning ``metrics``.
+latest_metrics = Table(
+    "latest_metrics",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("step", BigInteger, nullable=False),
+    Column("ts_ms", BigInteger, nullable=False),
+    Column("value", Float),
+    Index(None, "key", "value"),
+)
+
+run_artifacts = Table(
+    "run_artifacts",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    Column("path", String(1000), primary_key=True),
+    Column("digest", String(71), nullable=False, info={"blob_ref": True}),
+    Column("size", BigInteger, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Index(None, "digest"),
+)
+
+# Writes retried by remote clients carry a key; a key seen before is not applied again.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("created_ms", BigInteger, nullable=False),
+)
+
+
+def blob_ref_columns() -> list[Column[str]]:
+    """Every column that holds an artifact digest (marked ``info={"blob_ref": True}``)."""
+    return [col for table in metadata.sorted_tables for col in table.c if col.info.get("blob_ref")]

@@ -1,0 +1,93 @@
+"""The artifact store contract on every built-in backend: memory, file and S3 (moto)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from pomona.artifacts import ArtifactStore, blob_key, open_artifact_store
+from pomona.artifacts.backends.file import FileArtifactStore
+from pomona.artifacts.backends.memory import MemoryArtifactStore
+from pomona.artifacts.backends.s3 import S3ArtifactStore
+from pomona.testing._servers import S3Server
+from pomona.testing.artifacts import ArtifactStoreContract
+from pomona.types import Digest
+
+
+def _flip_first_byte(data: bytes) -> bytes:
+    return bytes([data[0] ^ 0xFF]) + data[1:] if data else b"x"
+
+
+class TestMemoryArtifactStore(ArtifactStoreContract):
+    @pytest.fixture
+    def store(self) -> Iterator[ArtifactStore]:
+        with open_artifact_store("memory://") as store:
+            yield store
+
+    def corrupt(self, store: ArtifactStore, digest: Digest) -> None:
+        assert isinstance(store, MemoryArtifactStore)
+        store._blobs[digest] = _flip_first_byte(store._blobs[digest])  # no public way, by design
+
+
+class TestFileArtifactStore(ArtifactStoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[ArtifactStore]:
+        with open_artifact_store((tmp_path / "blobs").as_uri()) as store:
+            yield store
+
+    def corrupt(self, store: ArtifactStore, digest: Digest) -> None:
+        assert isinstance(store, FileArtifactStore)
+        path = store.root / blob_key(digest)
+        path.write_bytes(_flip_first_byte(path.read_bytes()))
+
+    def test_put_leaves_no_temporary_files(self, store: ArtifactStore) -> None:
+        assert isinstance(store, FileArtifactStore)
+        store.put_bytes(b"one")
+        store.put_bytes(b"one")
+        assert list((store.root / "tmp").iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def s3_server() -> Iterator[S3Server]:
+    with S3Server() as server:
+        yield server
+
+
+class TestS3ArtifactStore(ArtifactStoreContract):
+    @pytest.fixture
+    def store(self, s3_server: S3Server) -> Iterator[ArtifactStore]:
+        bucket = s3_server.create_bucket(f"pomona-{uuid.uuid4().hex[:12]}")
+        with open_artifact_store(f"s3://{bucket}/team/blobs", **s3_server.options) as store:
+            yield store
+
+    def corrupt(self, store: ArtifactStore, digest: Digest) -> None:
+        assert isinstance(store, S3ArtifactStore)
+        client = _client(store)
+        key = f"{store.prefix}/{blob_key(digest)}"
+        data = client.get_object(Bucket=store.bucket, Key=key)["Body"].read()
+        client.put_object(Bucket=store.bucket, Key=key, Body=_flip_first_byte(data))
+        client.close()
+
+    def test_put_leaves_no_temporary_objects(self, store: ArtifactStore) -> None:
+        assert isinstance(store, S3ArtifactStore)
+        store.put_bytes(b"one")
+        store.put_bytes(b"one")
+        client = _client(store)
+        listing = client.list_objects_v2(Bucket=store.bucket, Prefix=f"{store.prefix}/tmp/")
+        client.close()
+        assert listing["KeyCount"] == 0
+
+
+def _client(store: S3ArtifactStore) -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=store.endpoint_url,
+        aws_access_key_id=S3Server.access_key,
+        aws_secret_access_key=S3Server.secret_key,
+        region_name=store.region,
+    )
