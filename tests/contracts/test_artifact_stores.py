@@ -7,13 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
+import boto3  # type: ignore[import-untyped]
 import pytest
 
 from pomona.artifacts import ArtifactStore, blob_key, open_artifact_store
 from pomona.artifacts.backends.file import FileArtifactStore
 from pomona.artifacts.backends.memory import MemoryArtifactStore
 from pomona.artifacts.backends.s3 import S3ArtifactStore
+from pomona.errors import BackendError, BackendUnavailableError
 from pomona.testing._servers import S3Server
 from pomona.testing.artifacts import ArtifactStoreContract
 from pomona.types import Digest
@@ -62,7 +63,9 @@ class TestS3ArtifactStore(ArtifactStoreContract):
     @pytest.fixture
     def store(self, s3_server: S3Server) -> Iterator[ArtifactStore]:
         bucket = s3_server.create_bucket(f"pomona-{uuid.uuid4().hex[:12]}")
-        with open_artifact_store(f"s3://{bucket}/team/blobs", **s3_server.options) as store:
+        url = f"s3://{bucket}/team/blobs"
+        # the smallest part size S3 allows, so the 5 MiB+ contract payload goes multipart
+        with open_artifact_store(url, part_size=5 * 1024 * 1024, **s3_server.options) as store:
             yield store
 
     def corrupt(self, store: ArtifactStore, digest: Digest) -> None:
@@ -81,6 +84,14 @@ class TestS3ArtifactStore(ArtifactStoreContract):
         listing = client.list_objects_v2(Bucket=store.bucket, Prefix=f"{store.prefix}/tmp/")
         client.close()
         assert listing["KeyCount"] == 0
+
+
+def test_s3_missing_bucket_raises_backend_error(s3_server: S3Server) -> None:
+    with open_artifact_store("s3://no-such-bucket/x", **s3_server.options) as store:
+        with pytest.raises(BackendError, match="no-such-bucket") as info:
+            store.put_bytes(b"data")
+        assert not isinstance(info.value, BackendUnavailableError)
+        assert info.value.hint == "Check that the bucket 'no-such-bucket' exists."
 
 
 def _client(store: S3ArtifactStore) -> Any:

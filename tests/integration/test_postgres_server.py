@@ -48,7 +48,8 @@ def test_create_database_gives_an_isolated_database(postgres: PostgresServer) ->
 def test_stop_ends_the_server_and_removes_its_files() -> None:
     server = PostgresServer().start()
     port, tmpdir = server.port, server._tmpdir
-    assert tmpdir is not None and tmpdir.exists()
+    assert tmpdir is not None
+    assert tmpdir.exists()
     server.stop()
     server.stop()  # idempotent
     assert not tmpdir.exists()

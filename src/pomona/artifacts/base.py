@@ -46,6 +46,8 @@ class HashingReader:
         self._checked = False
 
     def read(self, size: int = -1) -> bytes:
+        if size == 0:  # b"" here is not EOF; checking now would flag a partial read
+            return b""
         data = self._raw.read(size)
         self._hash.update(data)
         if (not data or size < 0) and not self._checked:

@@ -22,7 +22,7 @@ __all__ = [
 
 
 def _num(value: float) -> float | None:
-    return None if math.isnan(value) else value
+    return None if isinstance(value, float) and math.isnan(value) else value
 
 
 def _dt(value: str | None) -> datetime | None:

@@ -19,6 +19,7 @@ from pomona.errors import (
     PomonaError,
     error_class_for_code,
 )
+from pomona.tracking.validation import check_artifact_path
 from pomona.types import ArtifactInfo, Metric, MetricPoint, Page, Run, RunStatus
 
 __all__ = ["RemoteTracking"]
@@ -171,6 +172,7 @@ class RemoteTracking:
         return [_codec.point_from_json(p) for p in data["points"]]
 
     def log_artifact(self, run_id: str, path: str, stream: BinaryIO) -> ArtifactInfo:
+        check_artifact_path(path)  # before the URL normalises '..' away
         def chunks() -> Iterator[bytes]:
             while chunk := stream.read(1024 * 1024):
                 yield chunk

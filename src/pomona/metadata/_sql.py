@@ -43,5 +43,10 @@ def upsert(
 
 def insert_ignore(conn: Connection, table: Table, row: dict[str, Any], keys: Sequence[str]) -> bool:
     """Insert one row unless its key exists; returns whether it was inserted."""
-    stmt = _insert(conn, table).values(**row).on_conflict_do_nothing(index_elements=list(keys))
-    return bool(conn.execute(stmt).rowcount == 1)
+    stmt = (
+        _insert(conn, table)
+        .values(**row)
+        .on_conflict_do_nothing(index_elements=list(keys))
+        .returning(*(table.c[k] for k in keys))
+    )
+    return conn.execute(stmt).first() is not None

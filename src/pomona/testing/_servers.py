@@ -186,9 +186,11 @@ class PostgresServer(_Server):
             "-c", "max_connections=200", "-c", "shared_buffers=32MB",
         ]  # fmt: skip
         with self._log_file().open("ab") as log:
+            user = self._run_as()
             return subprocess.Popen(
                 [str(self._bin("postgres")), *options],
-                stdout=log, stderr=subprocess.STDOUT, cwd=tmpdir, **self._as_user(),
+                stdout=log, stderr=subprocess.STDOUT, cwd=tmpdir,
+                user=user, group=user, extra_groups=[] if user else None,
             )  # fmt: skip
 
     def _ready(self) -> bool:
@@ -200,12 +202,16 @@ class PostgresServer(_Server):
         return len(lines) >= 8 and lines[7].strip() == "ready" and _port_open(self.port)
 
     def _initdb(self, tmpdir: Path, data: Path) -> None:
-        user = self._as_user()
+        user = self._run_as()
         if user:
-            os.chown(tmpdir, pwd.getpwnam("postgres").pw_uid, pwd.getpwnam("postgres").pw_gid)
+            entry = pwd.getpwnam(user)
+            os.chown(tmpdir, entry.pw_uid, entry.pw_gid)
         command = [str(self._bin("initdb")), "-D", str(data), "-U", "postgres", "-A", "trust",
                    "-E", "UTF8", "--no-locale", "--no-sync"]  # fmt: skip
-        done = subprocess.run(command, capture_output=True, cwd=tmpdir, check=False, **user)
+        done = subprocess.run(
+            command, capture_output=True, cwd=tmpdir, check=False,
+            user=user, group=user, extra_groups=[] if user else None,
+        )  # fmt: skip
         if done.returncode != 0:
             output = (done.stdout + done.stderr).decode(errors="replace")
             raise ServerStartError(f"initdb failed ({done.returncode}):\n{output}")
@@ -217,17 +223,17 @@ class PostgresServer(_Server):
         return bin_dir / name
 
     @staticmethod
-    def _as_user() -> dict[str, object]:
-        """Popen arguments that drop root to the ``postgres`` user (empty when not root)."""
+    def _run_as() -> str | None:
+        """The user to run PostgreSQL as: ``postgres`` when we are root, else ourselves."""
         if os.geteuid() != 0:
-            return {}
+            return None
         try:
             pwd.getpwnam("postgres")
         except KeyError:
             raise ServerStartError(
                 f"Running as root, but there is no 'postgres' user to run PostgreSQL. {_PG_HINT}"
             ) from None
-        return {"user": "postgres", "group": "postgres", "extra_groups": []}
+        return "postgres"
 
 
 class S3Server(_Server):
@@ -253,7 +259,7 @@ class S3Server(_Server):
 
     def create_bucket(self, name: str) -> str:
         """Create a bucket and return its name."""
-        import boto3
+        import boto3  # type: ignore[import-untyped]
 
         client = boto3.client(
             "s3",

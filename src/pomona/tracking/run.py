@@ -12,7 +12,7 @@ from typing import Any, Self
 
 from pomona._utils.retry import retrying
 from pomona.tracking._logger import RunLogger
-from pomona.tracking._validation import check_artifact_path, check_key, check_metric_value
+from pomona.tracking.validation import check_artifact_path, check_key, check_metric_value
 from pomona.tracking.base import TrackingAPI
 from pomona.types import ArtifactInfo, Run, RunId, RunStatus
 
@@ -65,7 +65,7 @@ class ActiveRun:
         if type(value) is not float:
             value = check_metric_value(key, value)
         if type(step) is not int:
-            from pomona.tracking._validation import check_step
+            from pomona.tracking.validation import check_step
 
             step = check_step(key, step)
         self._logger.enqueue(self.run_id, key, value, step, time.time_ns() // 1_000_000)

@@ -32,7 +32,7 @@ from pomona.metadata.schema import params as params_tbl
 from pomona.metadata.schema import tags as tags_tbl
 from pomona.tracking import _queries
 from pomona.tracking._filter import compile_filter
-from pomona.tracking._validation import (
+from pomona.tracking.validation import (
     MAX_PARAM_LENGTH,
     MAX_TAG_LENGTH,
     check_artifact_path,

@@ -28,7 +28,9 @@ def test_file_url_opens_a_file_store(tmp_path: Path) -> None:
     assert not store.root.exists()  # nothing happens until the first write
 
 
-def test_relative_path_resolves_to_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_relative_path_resolves_to_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     store = open_artifact_store("blobs")
     assert isinstance(store, FileArtifactStore)
@@ -39,7 +41,11 @@ def test_relative_path_resolves_to_absolute(tmp_path: Path, monkeypatch: pytest.
 def test_s3_url_carries_bucket_and_prefix() -> None:
     store = open_artifact_store("s3://ml-blobs/team/a/", endpoint_url="http://s3.local:9000")
     assert isinstance(store, S3ArtifactStore)
-    assert (store.bucket, store.prefix, store.endpoint_url) == ("ml-blobs", "team/a", "http://s3.local:9000")
+    assert (store.bucket, store.prefix, store.endpoint_url) == (
+        "ml-blobs",
+        "team/a",
+        "http://s3.local:9000",
+    )
     assert store.url == "s3://ml-blobs/team/a"
 
 
@@ -87,6 +93,8 @@ def test_option_given_in_url_and_keyword_is_rejected() -> None:
 
 
 def test_importing_artifacts_does_not_load_s3fs() -> None:
-    code = "import sys, pomona.artifacts; print(sorted(m for m in ('s3fs', 'botocore') if m in sys.modules))"
+    code = (
+        "import sys, pomona.artifacts; print([m for m in ('s3fs', 'botocore') if m in sys.modules])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

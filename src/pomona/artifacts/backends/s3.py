@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import BinaryIO, ClassVar, cast
 
 import aiohttp
-import botocore.exceptions
+import botocore.exceptions  # type: ignore[import-untyped]
 import s3fs
 from fsspec.exceptions import FSTimeoutError
 from pydantic import BaseModel, ConfigDict, Field
@@ -36,7 +36,7 @@ from pomona.types import Digest
 
 __all__ = ["S3ArtifactStore", "S3ArtifactStoreConfig"]
 
-_PART_SIZE = 8 * 1024 * 1024  # multipart part size; S3 requires at least 5 MiB
+_MIB = 1024 * 1024
 _UNAVAILABLE = (
     botocore.exceptions.ConnectionError,
     botocore.exceptions.HTTPClientError,
@@ -65,6 +65,11 @@ class S3ArtifactStoreConfig(BaseModel):
     key: str | None = Field(default=None, description="Access key id.")
     secret: str | None = Field(default=None, repr=False, description="Secret access key.")
     region: str | None = Field(default=None, description="Region, e.g. 'eu-west-1'.")
+    part_size: int = Field(
+        default=16 * _MIB,
+        ge=5 * _MIB,
+        description="Bytes per multipart upload part (S3 allows 10,000 parts per object).",
+    )
 
 
 class S3ArtifactStore(ArtifactStore):
@@ -87,11 +92,13 @@ class S3ArtifactStore(ArtifactStore):
         key: str | None = None,
         secret: str | None = None,
         region: str | None = None,
+        part_size: int = 16 * _MIB,
     ) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.endpoint_url = endpoint_url
         self.region = region
+        self.part_size = part_size
         self._key = key
         self._secret = secret
         self._fs_instance: s3fs.S3FileSystem | None = None
@@ -102,13 +109,13 @@ class S3ArtifactStore(ArtifactStore):
         return f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
 
     def put_stream(self, stream: BinaryIO) -> tuple[Digest, int]:
-        fs = self._fs()
         tmp = self._path(f"tmp/{uuid.uuid4().hex}")
         hasher = hashlib.sha256()
         size = 0
         with self._translate("upload a blob"):
+            fs = self._fs()
             try:
-                with fs.open(tmp, "wb", block_size=_PART_SIZE) as out:
+                with fs.open(tmp, "wb", block_size=self.part_size) as out:
                     while chunk := stream.read(CHUNK_SIZE):
                         hasher.update(chunk)
                         out.write(chunk)
@@ -125,7 +132,7 @@ class S3ArtifactStore(ArtifactStore):
     def open(self, digest: Digest) -> HashingReader:
         path = self._blob_path(digest)
         with self._translate("open a blob", digest):
-            raw = self._fs().open(path, "rb", block_size=_PART_SIZE)
+            raw = self._fs().open(path, "rb", block_size=self.part_size)
         return HashingReader(cast(BinaryIO, _Reader(self, raw, digest)), digest)
 
     def exists(self, digest: Digest) -> bool:
@@ -153,9 +160,13 @@ class S3ArtifactStore(ArtifactStore):
                 yield check_digest(f"sha256:{parts[-2]}{parts[-1]}")
 
     def close(self) -> None:
-        """Drop the S3 client; a later call opens a new one."""
+        """Close the S3 client's connections; a later call opens a new client."""
         with self._lock:
-            self._fs_instance = None
+            fs, self._fs_instance = self._fs_instance, None
+        creator = getattr(fs, "_s3creator", None)  # what s3fs's own finalizer closes
+        if fs is not None and creator is not None:
+            with contextlib.suppress(Exception):
+                s3fs.S3FileSystem.close_session(fs.loop, creator)
 
     def _fs(self) -> s3fs.S3FileSystem:
         with self._lock:

@@ -8,16 +8,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pomona.examples.apples._shape import Apple
+from pomona.examples.apples._textures import F32, clip01, rgb
 
 __all__ = ["DefectPlan", "Defects", "paint_defects", "plan_defects"]
 
-F32 = NDArray[np.float32]
-
-_SPOT = np.asarray((0.14, 0.09, 0.05), np.float32)
-_BRUISE = np.asarray((0.42, 0.27, 0.13), np.float32)
-_ROT_INNER = np.asarray((0.20, 0.12, 0.05), np.float32)
-_ROT_EDGE = np.asarray((0.40, 0.25, 0.10), np.float32)
-_MOULD = np.asarray((0.80, 0.76, 0.62), np.float32)
+_SPOT = rgb(0.14, 0.09, 0.05)
+_BRUISE = rgb(0.42, 0.27, 0.13)
+_ROT_INNER = rgb(0.20, 0.12, 0.05)
+_ROT_EDGE = rgb(0.40, 0.25, 0.10)
+_MOULD = rgb(0.80, 0.76, 0.62)
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,7 @@ class Defects:
     has_rot: bool
 
 
-def _spots(rng: np.random.Generator, n: int, low: float, high: float) -> tuple[float, ...]:
+def _radii(rng: np.random.Generator, n: int, low: float, high: float) -> tuple[float, ...]:
     return tuple(float(r) for r in rng.uniform(low, high, size=n))
 
 
@@ -49,33 +48,87 @@ def plan_defects(grade: str, rng: np.random.Generator) -> DefectPlan:
     """Random defects consistent with the grade (good: none or one faint speck)."""
     u = float(rng.random())
     if grade == "good":
-        return DefectPlan(spots=_spots(rng, 1, 0.03, 0.045)) if u < 0.2 else DefectPlan()
+        return DefectPlan(spots=_radii(rng, 1, 0.03, 0.045)) if u < 0.2 else DefectPlan()
     if grade == "ok":
         if u < 0.45:
-            return DefectPlan(spots=_spots(rng, int(rng.integers(2, 6)), 0.06, 0.1))
+            return DefectPlan(spots=_radii(rng, int(rng.integers(2, 6)), 0.06, 0.1))
         if u < 0.8:
             return DefectPlan(bruise=float(rng.uniform(0.2, 0.3)))
-        return DefectPlan(spots=_spots(rng, int(rng.integers(1, 3)), 0.06, 0.09), bruise=0.2)
+        return DefectPlan(spots=_radii(rng, int(rng.integers(1, 3)), 0.06, 0.09), bruise=0.2)
     if u < 0.55:
         return DefectPlan(rot=float(rng.uniform(0.45, 0.85)))
     if u < 0.75:
-        spots = _spots(rng, int(rng.integers(0, 4)), 0.06, 0.1)
+        spots = _radii(rng, int(rng.integers(0, 4)), 0.06, 0.1)
         return DefectPlan(spots=spots, bruise=float(rng.uniform(0.5, 0.75)))
-    return DefectPlan(spots=_spots(rng, int(rng.integers(10, 22)), 0.06, 0.13))
+    return DefectPlan(spots=_radii(rng, int(rng.integers(10, 22)), 0.06, 0.13))
 
 
-def _centres(rng: np.random.Generator, n: int, reach: float) -> NDArray[np.float32]:
-    """``n`` unit vectors on the visible side of the apple, within ``reach`` of the middle."""
-    r = reach * np.sqrt(rng.random(n))
-    a = rng.uniform(0.0, 2.0 * np.pi, n)
+def _centres(rng: np.random.Generator, n: int, reach: float) -> F32:
+    """``n`` unit vectors (n x 3) on the visible side, within ``reach`` of the middle."""
+    u = rng.random((2, n))
+    r, a = reach * np.sqrt(u[0]), 2.0 * np.pi * u[1]
     x, y = r * np.cos(a), r * np.sin(a)
     return np.stack([x, y, np.sqrt(1.0 - x * x - y * y)], axis=1).astype(np.float32)
 
 
-def _distance(apple: Apple, centre: NDArray[np.float32]) -> F32:
-    """Chord distance on the unit sphere from each pixel's normal to ``centre``."""
-    dot = apple.nx * centre[0] + apple.ny * centre[1] + apple.nz * centre[2]
-    return np.sqrt(np.clip(2.0 - 2.0 * dot, 0.0, 4.0))
+def _distance(apple: Apple, rng: np.random.Generator, reach: float) -> F32:
+    """Chord distance on the unit sphere from each pixel's normal to a random centre."""
+    dot = apple.facing(_centres(rng, 1, reach))[0]
+    dot *= -2.0
+    dot += 2.0
+    return np.sqrt(dot.clip(0.0, 4.0))
+
+
+def _rot(
+    apple: Apple, albedo: F32, radius: float, rng: np.random.Generator, noise: tuple[F32, F32]
+) -> tuple[F32, F32]:
+    """Large dark-brown region with an irregular edge, rings and pale mould."""
+    coarse, fine = noise
+    dist = _distance(apple, rng, 0.55)
+    dist += coarse * (0.22 * radius)
+    dist += fine * (0.08 * radius)
+    t = clip01(dist * (1.0 / radius))
+    a = clip01((1.0 - t) * (1.0 / 0.08))
+    colour = _ROT_INNER + (_ROT_EDGE - _ROT_INNER) * (t * t)
+    colour *= 1.0 + 0.12 * np.cos(t * (9 * np.pi))
+    mould = (fine > 1.3) & (t < 0.6)
+    colour[:, mould] = _MOULD[:, 0]
+    albedo += (colour - albedo) * a
+    return albedo, a
+
+
+def _bruise(
+    apple: Apple, albedo: F32, radius: float, rng: np.random.Generator, coarse: F32
+) -> tuple[F32, F32]:
+    """Soft brownish, darker patch."""
+    dist = _distance(apple, rng, 0.6)
+    dist += coarse * (0.2 * radius)
+    a = clip01((radius - dist) * (1.0 / (0.3 * radius)) + 0.5)
+    target = albedo * 0.28
+    target += _BRUISE * 0.52
+    target -= albedo
+    target *= a * 0.9
+    albedo += target
+    return albedo, a
+
+
+def _spots(
+    apple: Apple, albedo: F32, radii: tuple[float, ...], rng: np.random.Generator, pixel: float
+) -> tuple[F32, F32]:
+    """Small, sharp, nearly black spots.
+
+    Near a spot's edge its distance ``d`` from the centre satisfies
+    ``r - d ~ (r**2 - d**2) / 2r`` and ``d**2 = 2 - 2 n.c``: the coverage is affine in
+    the normal, so all spots are one matrix product and a max.
+    """
+    r = np.asarray(radii, np.float32)[:, None]
+    scale = 1.0 / (r * pixel)
+    centres = _centres(rng, len(radii), 0.8) * scale
+    flat = centres @ apple.normals.reshape(3, -1)
+    flat += (r * r - 2.0) * (0.5 * scale) + 0.5
+    a = clip01(flat.max(axis=0).reshape(apple.alpha.shape))
+    albedo += (_SPOT - albedo) * (a * 0.92)
+    return albedo, a
 
 
 def paint_defects(
@@ -87,41 +140,23 @@ def paint_defects(
     noise: tuple[F32, F32],
     pixel: float,
 ) -> Defects:
-    """Paints the planned defects onto the skin; ``pixel`` is one pixel in apple radii."""
-    coarse, fine = noise
-    mask = np.zeros_like(apple.alpha)
-    gloss_map = np.full_like(apple.alpha, np.float32(gloss))
-    px = np.float32(pixel)
+    """Paints the planned defects onto the skin, in place; ``pixel`` is one pixel in radii."""
+    masks = []
     if plan.rot > 0:
-        (centre,) = _centres(rng, 1, 0.55)
-        radius = np.float32(plan.rot)
-        dist = _distance(apple, centre) + radius * (0.22 * coarse + 0.08 * fine)
-        a = np.clip((radius - dist) / (0.08 * radius + px) + 0.5, 0.0, 1.0)
-        t = np.clip(dist / radius, 0.0, 1.0)
-        colour = _ROT_INNER + (_ROT_EDGE - _ROT_INNER) * (t * t)[..., None]
-        colour *= (1.0 + 0.12 * np.cos(t * np.float32(9 * np.pi)))[..., None]
-        mould = ((fine > 1.3) & (t < 0.6)).astype(np.float32) * np.float32(0.8)
-        colour += (_MOULD - colour) * mould[..., None]
-        albedo = albedo + (colour - albedo) * a[..., None]
-        mask = np.maximum(mask, a)
+        albedo, a = _rot(apple, albedo, plan.rot, rng, noise)
+        masks.append(a)
     if plan.bruise > 0:
-        (centre,) = _centres(rng, 1, 0.6)
-        radius = np.float32(plan.bruise)
-        dist = _distance(apple, centre) + radius * 0.2 * coarse
-        a = np.clip((radius - dist) / (0.3 * radius + px) + 0.5, 0.0, 1.0) * np.float32(0.9)
-        target = (0.35 * albedo + 0.65 * _BRUISE) * np.float32(0.8)
-        albedo = albedo + (target - albedo) * a[..., None]
-        mask = np.maximum(mask, a / 0.9)
+        albedo, a = _bruise(apple, albedo, plan.bruise, rng, noise[0])
+        masks.append(a)
     if plan.spots:
-        centres = _centres(rng, len(plan.spots), 0.8)
-        dots = centres @ np.stack([apple.nx.ravel(), apple.ny.ravel(), apple.nz.ravel()])
-        dists = np.sqrt(np.clip(2.0 - 2.0 * dots, 0.0, 4.0))
-        radii = np.asarray(plan.spots, np.float32)[:, None]
-        edge = np.max(radii - dists, axis=0).reshape(apple.alpha.shape)
-        a = np.clip(edge / px + 0.5, 0.0, 1.0)
-        albedo = albedo + (_SPOT - albedo) * (a * np.float32(0.92))[..., None]
-        mask = np.maximum(mask, a)
-    gloss_map *= 1.0 - mask
+        albedo, a = _spots(apple, albedo, plan.spots, rng, pixel)
+        masks.append(a)
+    if not masks:
+        mask = np.zeros_like(apple.alpha)
+        gloss_map = np.full_like(apple.alpha, gloss * 0.9)
+    else:
+        mask = masks[0] if len(masks) == 1 else np.maximum.reduce(masks)
+        gloss_map = (1.0 - mask) * (gloss * 0.9)
     return Defects(
         albedo=albedo,
         gloss=gloss_map,

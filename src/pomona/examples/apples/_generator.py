@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
+import itertools
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
@@ -11,13 +14,13 @@ from numpy.typing import NDArray
 from pomona.errors import InvalidInputError
 from pomona.examples.apples._conditions import VARIETIES, PhotoConditions
 from pomona.examples.apples._defects import paint_defects, plan_defects
-from pomona.examples.apples._scene import background, cast_shadow, expose
+from pomona.examples.apples._scene import expose, surface
 from pomona.examples.apples._shape import draw_stem, make_apple, shade, skin
 from pomona.examples.apples._textures import crop, grid, smooth_bank
 
 __all__ = ["ApplePhotoMeta", "apple_rng", "generate_apple", "generate_apples"]
 
-_LIGHT = np.asarray((-0.45, -0.6, 0.66))
+_LIGHT = (-0.45, -0.6, 0.66)
 
 
 @dataclass(frozen=True)
@@ -34,9 +37,9 @@ class ApplePhotoMeta:
     has_bruise: bool
     has_rot: bool
     brightness: float
-    """Exposure factor actually used (1 = well lit)."""
+    """Exposure factor used (1 = well lit)."""
     blur_sigma: float
-    """Gaussian blur sigma actually used, in pixels of this image."""
+    """Gaussian blur sigma used, in pixels of this image (0 = none)."""
     noise_std: float
     """Camera noise standard deviation, in grey levels."""
 
@@ -50,10 +53,70 @@ def apple_rng(seed: int, index: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index,)))
 
 
-def _pick(rng: np.random.Generator, probs: Mapping[str, float]) -> str:
-    names = list(probs)
-    weights = np.asarray([probs[n] for n in names], dtype=np.float64)
-    return names[int(np.searchsorted(np.cumsum(weights), rng.random() * weights.sum()))]
+class _Choices:
+    """Categorical draws of one ``PhotoConditions``, prepared once (bisect on cumulative sums)."""
+
+    def __init__(self, cond: PhotoConditions) -> None:
+        self.tables = [
+            (list(probs), list(itertools.accumulate(probs.values())))
+            for probs in (cond.grade_probs, cond.variety_probs(), cond.backgrounds)
+        ]
+
+    def draw(self, rng: np.random.Generator) -> list[str]:
+        """A grade, a variety and a background."""
+        out = []
+        for u, (names, cum) in zip(rng.random(3).tolist(), self.tables, strict=True):
+            i = bisect.bisect_right(cum, u * cum[-1])
+            out.append(names[min(i, len(names) - 1)])
+        return out
+
+
+def _render(
+    rng: np.random.Generator, size: int, cond: PhotoConditions, choices: _Choices
+) -> tuple[NDArray[np.uint8], ApplePhotoMeta]:
+    grade, variety_name, surface_name = choices.draw(rng)
+    variety = VARIETIES[variety_name]
+    g = grid(size)
+    coarse_bank, fine_bank = smooth_bank(size)
+    coarse, fine = crop(coarse_bank, size, rng), crop(fine_bank, size, rng)
+    apple = make_apple(g, rng, variety)
+    albedo = skin(apple, rng, variety, coarse, fine)
+    plan = plan_defects(grade, rng)
+    noise = (crop(coarse_bank, size, rng), crop(fine_bank, size, rng))
+    defects = paint_defects(apple, albedo, variety.gloss, plan, rng, noise, g.pixel / apple.radius)
+    z = rng.normal(size=5).tolist()
+    light = (_LIGHT[0] + 0.08 * z[0], _LIGHT[1] + 0.08 * z[1], _LIGHT[2] + 0.08 * z[2])
+    norm = math.sqrt(sum(c * c for c in light))
+    lx, ly, lz = (c / norm for c in light)
+    lit = shade(apple, defects.albedo, defects.gloss, (lx, ly, lz))
+    alpha = apple.alpha.copy()
+    draw_stem(g, apple, rng, lit, alpha)
+
+    scene = surface(surface_name, g, rng, apple, (noise[1], noise[0]))
+    lit -= scene
+    lit *= alpha
+    scene += lit
+    brightness = max(0.05, cond.brightness + cond.brightness_jitter * z[3])
+    sigma = max(0.0, cond.blur + cond.blur_jitter * z[4]) * size / 64.0
+    sigma = sigma if sigma >= 0.3 else 0.0  # too little to see: skip the work
+    image = expose(scene, g, rng, brightness=brightness, blur_sigma=sigma, noise_std=cond.noise)
+
+    body = apple.alpha > 0.5
+    area = max(int(np.count_nonzero(body)), 1)
+    fraction = np.count_nonzero(body & (defects.mask > 0.5)) / area
+    meta = ApplePhotoMeta(
+        grade=grade,
+        variety=variety.name,
+        background=surface_name,
+        defect_fraction=round(fraction, 4),
+        n_blemishes=defects.n_blemishes,
+        has_bruise=defects.has_bruise,
+        has_rot=defects.has_rot,
+        brightness=round(brightness, 4),
+        blur_sigma=round(sigma, 4),
+        noise_std=cond.noise,
+    )
+    return image, meta
 
 
 def _check_size(size: int) -> None:
@@ -75,51 +138,13 @@ def generate_apple(
     Args:
         rng: a numpy Generator, or an int seed.
         size: side of the square image in pixels (16..1024).
-        conditions: how the photo is taken; the farm's defaults when None.
+        conditions: how the photo is taken; the farm's (``day0_conditions()``) when None.
     """
     _check_size(size)
     rng = np.random.default_rng(rng) if isinstance(rng, int) else rng
     cond = conditions if conditions is not None else PhotoConditions()
-    grade = _pick(rng, cond.grade_probs)
-    variety = VARIETIES[_pick(rng, cond.variety_probs())]
-    surface = _pick(rng, cond.backgrounds)
-
-    g = grid(size)
-    coarse_bank, fine_bank = smooth_bank(size)
-    coarse, fine = crop(coarse_bank, size, rng), crop(fine_bank, size, rng)
-    apple = make_apple(g, rng, variety)
-    albedo = skin(apple, rng, variety, coarse, fine)
-    plan = plan_defects(grade, rng)
-    pixel = float(g.pixel) / apple.radius
-    noise = (crop(coarse_bank, size, rng), crop(fine_bank, size, rng))
-    defects = paint_defects(apple, albedo, variety.gloss, plan, rng, noise, pixel)
-    light = _LIGHT + rng.normal(0.0, 0.08, 3)
-    light /= np.linalg.norm(light)
-    rgb = shade(apple, defects.albedo, defects.gloss, (light[0], light[1], light[2]))
-    rgb, alpha = draw_stem(g, apple, rng, rgb, apple.alpha)
-
-    bg = cast_shadow(background(surface, g, rng, coarse.T, fine.T), g, apple)
-    scene = bg + (rgb - bg) * alpha[..., None]
-    brightness = max(0.05, float(rng.normal(cond.brightness, cond.brightness_jitter)))
-    blur = max(0.0, float(rng.normal(cond.blur, cond.blur_jitter))) * size / 64.0
-    image = expose(scene, g, rng, brightness=brightness, blur_sigma=blur, noise_std=cond.noise)
-
-    body = apple.alpha > 0.5
-    area = max(int(body.sum()), 1)
-    fraction = float(np.count_nonzero(body & (defects.mask > 0.5))) / area
-    meta = ApplePhotoMeta(
-        grade=grade,
-        variety=variety.name,
-        background=surface,
-        defect_fraction=round(fraction, 4),
-        n_blemishes=defects.n_blemishes,
-        has_bruise=defects.has_bruise,
-        has_rot=defects.has_rot,
-        brightness=round(brightness, 4),
-        blur_sigma=round(blur if blur > 0.2 else 0.0, 4),
-        noise_std=cond.noise,
-    )
-    return image, meta
+    image, meta = _render(rng, size, cond, _Choices(cond))
+    return np.ascontiguousarray(image), meta
 
 
 def generate_apples(
@@ -130,19 +155,19 @@ def generate_apples(
     conditions: PhotoConditions | None = None,
     start: int = 0,
 ) -> tuple[NDArray[np.uint8], list[ApplePhotoMeta]]:
-    """``n`` apple photos (N x size x size x 3, uint8) and their metadata.
+    """``n`` apple photos (n x size x size x 3, uint8) and their metadata.
 
-    Photo ``i`` depends only on ``seed``, ``start + i``, ``size`` and ``conditions``,
-    so a stream can be generated in chunks with ``start``.
+    Photo ``i`` is drawn with ``apple_rng(seed, start + i)``: it depends only on the
+    seed, its index, the size and the conditions, so a stream can be made in chunks.
     """
     if n < 0:
         raise InvalidInputError(f"n must be >= 0, got {n}.", details={"field": "n"})
     _check_size(size)
+    cond = conditions if conditions is not None else PhotoConditions()
+    choices = _Choices(cond)
     images = np.empty((n, size, size, 3), dtype=np.uint8)
     metas: list[ApplePhotoMeta] = []
     for i in range(n):
-        images[i], meta = generate_apple(
-            apple_rng(seed, start + i), size=size, conditions=conditions
-        )
+        images[i], meta = _render(apple_rng(seed, start + i), size, cond, choices)
         metas.append(meta)
     return images, metas

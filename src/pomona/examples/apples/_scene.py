@@ -1,85 +1,134 @@
-"""What surrounds the apple: background surfaces, the apple's shadow, and the camera."""
+"""What surrounds the apple: the surface it lies on, its shadow, and the camera."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image, ImageFilter
 
 from pomona.examples.apples._shape import Apple
-from pomona.examples.apples._textures import Grid, crop, noise_bank
+from pomona.examples.apples._textures import F32, Grid, crop, noise_bank, rgb
 
-__all__ = ["background", "cast_shadow", "expose"]
-
-F32 = NDArray[np.float32]
-U8 = NDArray[np.uint8]
+__all__ = ["blur", "expose", "surface"]
 
 _WOODS = ((0.62, 0.44, 0.27), (0.42, 0.28, 0.17), (0.55, 0.40, 0.30))
 _GRASS = (0.25, 0.46, 0.15)
 _PINE = (0.80, 0.65, 0.43)
 
 
-def _tint(rng: np.random.Generator, rgb: tuple[float, float, float], spread: float) -> F32:
-    return (np.asarray(rgb, np.float32) * (1.0 + rng.normal(0.0, spread, 3))).astype(np.float32)
+def _tint(colour: tuple[float, float, float], z: list[float], spread: float) -> F32:
+    r, g, b = (c * (1.0 + spread * d) for c, d in zip(colour, z, strict=False))
+    return rgb(r, g, b)
 
 
-def background(name: str, g: Grid, rng: np.random.Generator, coarse: F32, fine: F32) -> F32:
-    """A plain textured surface HxWx3: a wooden table, grass, or the slats of a crate."""
-    angle = rng.normal(0.0, 0.3)
-    c, s = np.float32(np.cos(angle)), np.float32(np.sin(angle))
-    along = g.y * c + g.x * s  # across the grain
+def _texture(name: str, g: Grid, rng: np.random.Generator, coarse: F32, fine: F32) -> F32:
+    """The brightness pattern (H x W) and colour (3 x 1 x 1) of a table, grass or a crate."""
+    u = rng.random(4).tolist()
+    z = rng.normal(size=3).tolist()
+    angle = 0.6 * (u[0] - 0.5)
+    c, s = math.cos(angle), math.sin(angle)
     if name == "table":
-        base = _tint(rng, _WOODS[int(rng.integers(len(_WOODS)))], 0.05)
-        freq = np.float32(rng.uniform(8.0, 16.0) * np.pi)
-        grain = np.sin(along * freq + 2.5 * coarse)
-        value = 0.9 + 0.08 * grain + 0.04 * fine
-        return base * value[..., None]
+        freq = (8.0 + 8.0 * u[2]) * math.pi
+        grain = g.y * (c * freq)
+        grain += g.x * (s * freq)
+        grain += coarse * 2.5
+        value = np.sin(grain)
+        value *= 0.08
+        value += fine * 0.04
+        value += 0.9
+        return _tint(_WOODS[int(u[1] * len(_WOODS))], z, 0.05) * value
     if name == "grass":
-        base = _tint(rng, _GRASS, 0.08)
-        value = 0.85 + 0.22 * fine + 0.08 * coarse
-        out = base * value[..., None]
-        out[..., 0] += 0.04 * coarse  # yellowish patches
+        value = fine * 0.22
+        value += coarse * 0.08
+        value += 0.85
+        out = _tint(_GRASS, z, 0.08) * value
+        out[0] += coarse * 0.04  # yellowish patches
         return out
-    base = _tint(rng, _PINE, 0.05)
-    across = g.x * c - g.y * s
-    period = np.float32(rng.uniform(0.5, 0.8))
-    phase = (across / period + np.float32(rng.random())) % 1.0
-    gap = np.clip((np.abs(phase - 0.5) - 0.46) * 40.0, 0.0, 1.0)  # dark slits between slats
-    grain = np.sin(across * np.float32(60.0) + 3.0 * coarse)
-    value = (0.9 + 0.05 * grain + 0.04 * fine) * (1.0 - 0.75 * gap)
-    return base * value[..., None]
+    period = 1.0 / (0.5 + 0.3 * u[2])
+    across = g.x * (c * period)
+    across -= g.y * (s * period)
+    across += u[3]
+    phase = across - np.floor(across)
+    phase -= 0.5
+    gap = np.abs(phase)
+    gap -= 0.46
+    gap *= -30.0
+    gap += 1.0
+    value = np.sin(across * (60.0 / period) + coarse * 3.0)  # grain along the slats
+    value *= 0.05
+    value += fine * 0.04
+    value += 0.9
+    value *= gap.clip(0.25, 1.0)  # dark slits between the slats
+    return _tint(_PINE, z, 0.05) * value
 
 
-def cast_shadow(bg: F32, g: Grid, apple: Apple) -> F32:
-    """Darkens the surface below and right of the apple (light comes from the top left)."""
-    sx = np.float32(apple.cx + 0.15 * apple.radius)
-    sy = np.float32(apple.cy + 0.7 * apple.radius)
-    ex = (g.x - sx) / np.float32(apple.width * 1.05)
-    ey = (g.y - sy) / np.float32(apple.radius * 0.5)
-    shadow = np.exp(-((ex * ex + ey * ey) ** 2)) * np.float32(0.55)
-    return bg * (1.0 - shadow)[..., None]
+def surface(
+    name: str, g: Grid, rng: np.random.Generator, apple: Apple, noise: tuple[F32, F32]
+) -> F32:
+    """The background (3 x H x W), darkened below-right of the apple (light from top left)."""
+    ex = g.x - (apple.cx + 0.15 * apple.radius)
+    ex *= 1.0 / (apple.width * 1.05)
+    ex *= ex
+    ey = g.y - (apple.cy + 0.7 * apple.radius)
+    ey *= 1.0 / (apple.radius * 0.5)
+    ey *= ey
+    ex += ey
+    shadow = clip01(1.0 - ex)
+    shadow *= shadow * -0.55
+    shadow += 1.0
+    tex = _texture(name, g, rng, noise[0], noise[1])
+    tex *= shadow
+    return tex
+
+
+def blur(img: F32, sigma: float) -> F32:
+    """Separable Gaussian blur over the last two axes; edges renormalised."""
+    size = img.shape[-1]
+    r = min(max(1, math.ceil(2.0 * sigma)), size // 2)
+    weights = [math.exp(-k * k / (2.0 * sigma * sigma)) for k in range(r + 1)]
+    norm = np.full(size, weights[0], dtype=np.float32)
+    for k in range(1, r + 1):
+        norm[k:] += weights[k]
+        norm[:-k] += weights[k]
+    inv = 1.0 / norm
+    out = img * weights[0]
+    for k in range(1, r + 1):
+        out[..., k:] += img[..., :-k] * weights[k]
+        out[..., :-k] += img[..., k:] * weights[k]
+    out *= inv
+    res = out * weights[0]
+    for k in range(1, r + 1):
+        res[..., k:, :] += out[..., :-k, :] * weights[k]
+        res[..., :-k, :] += out[..., k:, :] * weights[k]
+    res *= inv[:, None]
+    return res
 
 
 def expose(
-    rgb: F32,
+    scene: F32,
     g: Grid,
     rng: np.random.Generator,
     *,
     brightness: float,
     blur_sigma: float,
     noise_std: float,
-) -> U8:
-    """The camera: exposure with an uneven light, white balance, lens blur, sensor noise."""
-    tilt = rng.uniform(0.0, 2.0 * np.pi)
-    gradient = 1.0 + np.float32(0.1) * (
-        g.x * np.float32(np.cos(tilt)) + g.y * np.float32(np.sin(tilt))
-    )
-    gains = (1.0 + rng.normal(0.0, 0.03, 3)).astype(np.float32) * np.float32(brightness * 255.0)
-    img = np.clip(rgb * gradient[..., None] * gains, 0.0, 255.0).astype(np.uint8)
-    if blur_sigma > 0.2:
-        img = np.asarray(Image.fromarray(img).filter(ImageFilter.GaussianBlur(blur_sigma)))
+) -> NDArray[np.uint8]:
+    """The camera: exposure with uneven light, white balance, lens blur, sensor noise.
+
+    Returns the photo as H x W x 3 uint8.
+    """
+    u = rng.random(1).tolist()
+    z = rng.normal(size=3).tolist()
+    tilt = 2.0 * math.pi * u[0]
+    gradient = g.x * (0.1 * math.cos(tilt))
+    gradient += g.y * (0.1 * math.sin(tilt))
+    gradient += 1.0
+    r, gr, b = (brightness * 255.0 * (1.0 + 0.03 * d) for d in z)
+    scene *= rgb(r, gr, b) * gradient
+    if blur_sigma > 0:
+        scene = blur(scene, blur_sigma)
     if noise_std > 0:
-        noise = crop(noise_bank(g.size), g.size, rng)
-        noisy = img.astype(np.float32) + noise * np.float32(noise_std)
-        img = np.clip(noisy + 0.5, 0.0, 255.0).astype(np.uint8)
-    return img
+        scene += crop(noise_bank(g.size), g.size, rng) * noise_std
+    scene.clip(0.0, 255.0, out=scene)
+    return scene.astype(np.uint8).transpose(1, 2, 0)

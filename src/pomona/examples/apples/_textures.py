@@ -1,4 +1,8 @@
-"""Precomputed coordinate grids and noise banks, cropped per image (cheap and deterministic)."""
+"""Coordinate grids and noise banks, computed once per image size and cropped per image.
+
+Images are built channel-first (3 x H x W, float32, 0..1) because numpy broadcasts a
+colour over a (3, 1, 1) axis far faster than over a trailing axis of length 3.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,11 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Grid", "crop", "grid", "noise_bank", "smooth_bank"]
+__all__ = ["F32", "Grid", "clip01", "crop", "grid", "noise_bank", "rgb", "smooth_bank"]
 
 F32 = NDArray[np.float32]
 
-_BANK_SEED = 20_240_917  # fixed: banks are part of the generator, not of the user's seed
+_BANK_SEED = 20_240_917  # fixed: the banks belong to the generator, not to the user's seed
 
 
 class Grid:
@@ -20,9 +24,14 @@ class Grid:
     def __init__(self, size: int) -> None:
         axis = (np.arange(size, dtype=np.float32) + 0.5) / size * 2.0 - 1.0
         self.size = size
-        self.x: F32 = np.broadcast_to(axis[None, :], (size, size))
-        self.y: F32 = np.broadcast_to(axis[:, None], (size, size))
-        self.pixel = np.float32(2.0 / size)  # width of one pixel in grid units
+        self.x: F32 = np.ascontiguousarray(np.broadcast_to(axis[None, :], (size, size)))
+        self.y: F32 = np.ascontiguousarray(np.broadcast_to(axis[:, None], (size, size)))
+        self.axis: F32 = axis
+        self.pixel = 2.0 / size  # width of one pixel in grid units
+
+    def index(self, coord: float) -> int:
+        """The pixel index of a grid coordinate, clamped to the image."""
+        return min(max(int((coord + 1.0) / self.pixel), 0), self.size)
 
 
 @lru_cache(maxsize=8)
@@ -31,13 +40,23 @@ def grid(size: int) -> Grid:
     return Grid(size)
 
 
+def rgb(r: float, g: float, b: float) -> F32:
+    """A colour shaped (3, 1, 1), ready to broadcast over a 3 x H x W image."""
+    return np.asarray((r, g, b), dtype=np.float32).reshape(3, 1, 1)
+
+
+def clip01(a: F32) -> F32:
+    """``a`` clipped to 0..1 (the ndarray method: cheaper than ``np.clip``)."""
+    return a.clip(0.0, 1.0)
+
+
 def _upsample(small: F32, out: int) -> F32:
-    """Bilinear upsampling of a square array (cells wrap around, so the result tiles)."""
+    """Smooth upsampling of a square array; cells wrap around, so the result tiles."""
     cells = small.shape[0]
     pos = (np.arange(out, dtype=np.float32) + 0.5) * cells / out - 0.5
     i0 = np.floor(pos).astype(np.int64)
     t = pos - i0
-    t = t * t * (3.0 - 2.0 * t)  # smoothstep: no visible grid creases
+    t = t * t * (3.0 - 2.0 * t)  # smoothstep: no visible creases along the cells
     i0 %= cells
     i1 = (i0 + 1) % cells
     rows = small[i0] * (1 - t)[:, None] + small[i1] * t[:, None]
@@ -46,9 +65,9 @@ def _upsample(small: F32, out: int) -> F32:
 
 @lru_cache(maxsize=8)
 def smooth_bank(size: int) -> tuple[F32, F32]:
-    """Two tileable value-noise fields of side ``3 * size`` with zero mean, unit-ish std.
+    """Two value-noise fields of side ``3 * size``, zero mean and unit std.
 
-    The first is coarse (features ~ a quarter of the image), the second fine (~ 1/16).
+    The first is coarse (blobs about a quarter of the image), the second fine (~1/16).
     """
     rng = np.random.default_rng(_BANK_SEED)
     side = 3 * size
@@ -66,19 +85,15 @@ def smooth_bank(size: int) -> tuple[F32, F32]:
 
 @lru_cache(maxsize=8)
 def noise_bank(size: int) -> F32:
-    """White Gaussian noise of side ``3 * size`` with 3 channels, for camera noise."""
+    """White Gaussian noise, 3 x (3 * size) x (3 * size), for camera noise."""
     rng = np.random.default_rng(_BANK_SEED + 1)
-    return rng.standard_normal((3 * size, 3 * size, 3), dtype=np.float32)
+    return rng.standard_normal((3, 3 * size, 3 * size), dtype=np.float32)
 
 
 def crop(bank: F32, size: int, rng: np.random.Generator) -> F32:
-    """A random ``size`` x ``size`` window of a bank, randomly flipped."""
-    limit = bank.shape[0] - size
-    oy, ox = rng.integers(0, limit + 1, size=2)
-    window = bank[oy : oy + size, ox : ox + size]
-    flip = rng.integers(0, 4)
-    if flip & 1:
-        window = window[::-1]
-    if flip & 2:
-        window = window[:, ::-1]
-    return window
+    """A random ``size`` x ``size`` window (a view) of a bank's last two axes."""
+    u = rng.random(3).tolist()
+    limit = bank.shape[-1] - size + 1
+    oy, ox = int(u[0] * limit), int(u[1] * limit)
+    window = bank[..., oy : oy + size, ox : ox + size]
+    return window[..., ::-1, :] if u[2] < 0.5 else window

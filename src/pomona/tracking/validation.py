@@ -1,4 +1,5 @@
-"""Checks on what users log: keys, values, artifact paths."""
+"""Checks on what users log: keys, values, artifact paths. Both transports run them."""
+
 
 from __future__ import annotations
 
@@ -9,6 +10,19 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from pomona.errors import InvalidInputError
+
+__all__ = [
+    "MAX_KEY_LENGTH",
+    "MAX_NAME_LENGTH",
+    "MAX_PARAM_LENGTH",
+    "MAX_TAG_LENGTH",
+    "check_artifact_path",
+    "check_key",
+    "check_metric_value",
+    "check_name",
+    "check_step",
+    "check_text_map",
+]
 
 MAX_KEY_LENGTH = 250
 MAX_PARAM_LENGTH = 6000

@@ -1,0 +1,81 @@
+"""The HTTP server: REST API, health, metrics and the dashboard, over one workspace."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from pomona import __version__
+from pomona.client.workspace import Workspace
+from pomona.errors import ConfigError, PomonaError
+from pomona.server._errors import install_error_handlers
+from pomona.server._observability import ServerMetrics, install_middleware
+from pomona.server.routes.health import health_router
+from pomona.server.routes.runs import runs_router
+from pomona.tracking.service import TrackingService
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("pomona.server")
+
+
+def create_app(ws: Workspace, *, token: str | None = None, dashboard: bool = True) -> FastAPI:
+    """Build the app over an embedded workspace.
+
+    Args:
+        ws: the workspace whose stores the server serves (embedded, not remote).
+        token: when set, every write must carry ``Authorization: Bearer <token>``.
+        dashboard: mount the dashboard pages at ``/``.
+    """
+    service = ws.runs
+    if ws.remote or not isinstance(service, TrackingService):
+        raise ConfigError("A server serves a local workspace; it cannot proxy another server.")
+    assert ws.metadata_store is not None and ws.artifact_store is not None
+    timeout_s = ws.settings.tracking.heartbeat_timeout_s
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(_sweep_dead_runs(service, timeout_s))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app = FastAPI(
+        title="Pomona",
+        version=__version__,
+        summary="Tracking, data, models, serving and monitoring of one Pomona workspace.",
+        lifespan=lifespan,
+    )
+    metrics = ServerMetrics()
+    install_error_handlers(app)
+    install_middleware(app, metrics, token)
+    app.include_router(runs_router(service))
+    app.include_router(health_router(ws.metadata_store, ws.artifact_store, metrics))
+    if dashboard:
+        from pomona.dashboard import mount_dashboard
+
+        mount_dashboard(app, ws)
+    app.state.workspace = ws
+    app.state.metrics = metrics
+    return app
+
+
+async def _sweep_dead_runs(service: TrackingService, timeout_s: float) -> None:
+    """Mark runs whose process stopped sending heartbeats as dead, every few seconds."""
+    period = max(1.0, min(30.0, timeout_s / 3))
+    while True:
+        try:
+            marked = await run_in_threadpool(service.mark_dead_runs, timeout_s)
+            if marked:
+                log.info("marked %d silent run(s) dead", marked)
+        except PomonaError as exc:
+            log.warning("dead-run sweep failed: %s", exc.message)
+        await asyncio.sleep(period)
