@@ -51,7 +51,9 @@ def s3_settings(s3: S3Server) -> dict[str, Any]:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_user_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_user_config(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Keep the developer's own ~/.config/pomona and POMONA_* variables out of tests."""
     import os
 

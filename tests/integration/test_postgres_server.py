@@ -9,10 +9,6 @@ import sqlalchemy as sa
 
 from pomona.testing._servers import PostgresServer
 
-pytestmark = pytest.mark.skipif(
-    PostgresServer.find_bin_dir() is None, reason="PostgreSQL binaries are not installed"
-)
-
 
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[PostgresServer]:

@@ -108,9 +108,8 @@ def test_unknown_run_is_not_found(ws: Workspace) -> None:
 
 
 def test_over_long_key_is_refused_and_nothing_is_stored(ws: Workspace) -> None:
-    with ws.start_run("r") as run:
-        with pytest.raises(InvalidInputError, match="the limit is 250"):
-            ws.runs.log_batch(run.run_id, params={"k" * 300: "1", "ok": "1"})
+    with ws.start_run("r") as run, pytest.raises(InvalidInputError, match="the limit is 250"):
+        ws.runs.log_batch(run.run_id, params={"k" * 300: "1", "ok": "1"})
     assert ws.runs.get_run(run.run_id).params == {}
 
 

@@ -173,6 +173,7 @@ class RemoteTracking:
 
     def log_artifact(self, run_id: str, path: str, stream: BinaryIO) -> ArtifactInfo:
         check_artifact_path(path)  # before the URL normalises '..' away
+
         def chunks() -> Iterator[bytes]:
             while chunk := stream.read(1024 * 1024):
                 yield chunk

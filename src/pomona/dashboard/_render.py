@@ -40,9 +40,7 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(
-        time=fmt_time, duration=fmt_duration, value=fmt_value, bytes=fmt_bytes
-    )
+    env.filters.update(time=fmt_time, duration=fmt_duration, value=fmt_value, bytes=fmt_bytes)
     env.globals["nav"] = NAV
     return env
 
@@ -56,6 +54,4 @@ def render(template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
 def error_page(exc: PomonaError) -> HTMLResponse:
     """The error's message and hint as a page, with the error's HTTP status."""
     title = "Not found" if exc.http_status == 404 else "Something is wrong"
-    return render(
-        "error.html", status=exc.http_status, title=title, active="", error=exc
-    )
+    return render("error.html", status=exc.http_status, title=title, active="", error=exc)

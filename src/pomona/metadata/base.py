@@ -107,6 +107,11 @@ class MetadataStore(ABC):
             raise BackendError(f"The metadata database failed: {exc.orig}.") from exc
         except sa_exc.SQLAlchemyError as exc:
             raise BackendError(f"The metadata database failed: {exc}.") from exc
+        except OSError as exc:
+            raise BackendUnavailableError(
+                f"The metadata database at {self.safe_url} cannot be reached: {exc}.",
+                hint="Check the path or address in metadata.url ('pomona config show').",
+            ) from exc
 
     @property
     def safe_url(self) -> str:

@@ -24,7 +24,9 @@ def is_loopback(host: str) -> bool:
             return False
 
 
-def serve(ws: Workspace, *, host: str, port: int, token: str | None, log_level: str = "info") -> None:
+def serve(
+    ws: Workspace, *, host: str, port: int, token: str | None, log_level: str = "info"
+) -> None:
     """Serve the workspace until interrupted.
 
     Raises:

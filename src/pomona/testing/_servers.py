@@ -259,7 +259,7 @@ class S3Server(_Server):
 
     def create_bucket(self, name: str) -> str:
         """Create a bucket and return its name."""
-        import boto3  # type: ignore[import-untyped]
+        import boto3
 
         client = boto3.client(
             "s3",

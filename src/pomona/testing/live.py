@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from pomona.testing._servers import free_port
+
 __all__ = ["serve_in_thread"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextmanager
@@ -24,7 +18,7 @@ def serve_in_thread(app: Any, port: int | None = None, timeout_s: float = 20) ->
     """Run ``app`` with uvicorn until the block ends; yields its base URL."""
     import uvicorn
 
-    port = port or _free_port()
+    port = port or free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)

@@ -12,8 +12,8 @@ from typing import Any, Self
 
 from pomona._utils.retry import retrying
 from pomona.tracking._logger import RunLogger
-from pomona.tracking.validation import check_artifact_path, check_key, check_metric_value
 from pomona.tracking.base import TrackingAPI
+from pomona.tracking.validation import check_artifact_path, check_key, check_metric_value
 from pomona.types import ArtifactInfo, Run, RunId, RunStatus
 
 __all__ = ["ActiveRun"]

@@ -1,6 +1,5 @@
 """Checks on what users log: keys, values, artifact paths. Both transports run them."""
 
-
 from __future__ import annotations
 
 import math

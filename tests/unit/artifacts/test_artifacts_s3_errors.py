@@ -18,5 +18,5 @@ def test_unreachable_endpoint_raises_backend_unavailable() -> None:
         open_artifact_store("s3://bucket", endpoint_url=endpoint, key="k", secret="s") as store,
         pytest.raises(BackendUnavailableError, match="is unreachable") as info,
     ):
-        store.put_bytes(b"data")
+        store.exists(DIGEST)
     assert info.value.__cause__ is not None

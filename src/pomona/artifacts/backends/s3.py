@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import BinaryIO, ClassVar, cast
 
 import aiohttp
-import botocore.exceptions  # type: ignore[import-untyped]
+import botocore.exceptions
 import s3fs
 from fsspec.exceptions import FSTimeoutError
 from pydantic import BaseModel, ConfigDict, Field

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
 
 from pomona.examples.apples._shape import Apple
 from pomona.examples.apples._textures import F32, clip01, rgb

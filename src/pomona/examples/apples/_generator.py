@@ -5,7 +5,6 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -92,7 +91,8 @@ def _render(
     alpha = apple.alpha.copy()
     draw_stem(g, apple, rng, lit, alpha)
 
-    scene = surface(surface_name, g, rng, apple, (noise[1], noise[0]))
+    ground = (crop(coarse_bank, size, rng), crop(fine_bank, size, rng))
+    scene = surface(surface_name, g, rng, apple, ground)
     lit -= scene
     lit *= alpha
     scene += lit

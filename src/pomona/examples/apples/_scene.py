@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pomona.examples.apples._shape import Apple
-from pomona.examples.apples._textures import F32, Grid, crop, noise_bank, rgb
+from pomona.examples.apples._textures import F32, Grid, clip01, crop, noise_bank, rgb
 
 __all__ = ["blur", "expose", "surface"]
 

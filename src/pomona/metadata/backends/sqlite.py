@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
 from pomona.metadata.base import MetadataStore
@@ -66,6 +67,9 @@ class SQLiteMetadataStore(MetadataStore):
         )
         _install_pragmas(engine, self._config.busy_timeout_s, wal=True)
         return engine
+
+    def _unavailable(self, exc: sa_exc.DBAPIError) -> bool:
+        return super()._unavailable(exc) or "unable to open" in str(exc.orig)
 
     def exists(self) -> bool:
         return self._path is not None and self._path.is_file()

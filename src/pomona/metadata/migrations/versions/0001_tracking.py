@@ -1,4 +1,4 @@
-"""Tracking: runs, params, tags, metrics, latest metrics, run artifacts, idempotency keys.
+"""Tracking: runs, params, tags, metrics and latest metrics.
 
 Revision ID: 0001
 Revises:
@@ -75,31 +75,10 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_latest_metrics_key_value", "latest_metrics", ["key", "value"])
-    op.create_table(
-        "run_artifacts",
-        sa.Column("run_pk", sa.Integer(), nullable=False),
-        sa.Column("path", sa.String(1000), nullable=False),
-        sa.Column("digest", sa.String(71), nullable=False),
-        sa.Column("size", sa.BigInteger(), nullable=False),
-        sa.Column("created_ms", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("run_pk", "path", name="pk_run_artifacts"),
-        sa.ForeignKeyConstraint(
-            ["run_pk"], ["runs.pk"], ondelete="CASCADE", name="fk_run_artifacts_run_pk_runs"
-        ),
-    )
-    op.create_index("ix_run_artifacts_digest", "run_artifacts", ["digest"])
-    op.create_table(
-        "idempotency_keys",
-        sa.Column("key", sa.String(64), nullable=False),
-        sa.Column("created_ms", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("key", name="pk_idempotency_keys"),
-    )
 
 
 def downgrade() -> None:
     for table in (
-        "idempotency_keys",
-        "run_artifacts",
         "latest_metrics",
         "metrics",
         "tags",

@@ -1,0 +1,101 @@
+"""The ``pomona`` command: the Typer app, and the one place errors are rendered."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import Annotated
+
+import typer
+
+from pomona.cli import _demo, _runs, _server, _workspace
+from pomona.cli._render import err_console
+from pomona.cli._shared import state
+from pomona.errors import PomonaError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="pomona",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+app.command("init")(_workspace.init)
+app.add_typer(_workspace.config_app, name="config")
+app.add_typer(_runs.runs_app, name="runs")
+app.add_typer(_workspace.db_app, name="db")
+app.command("gc")(_workspace.gc)
+app.command("server")(_server.server)
+app.add_typer(_demo.demo_app, name="demo")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from pomona import __version__
+
+        typer.echo(f"pomona {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback when a command fails.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Pomona: track experiments, version data and models, serve and monitor them.
+
+    Run [bold]pomona init[/bold] in a project folder, then [bold]pomona demo tracking[/bold]
+    for a quick tour. Every command has [bold]--help[/bold].
+    """
+    state.debug = debug
+
+
+def render_error(exc: PomonaError) -> None:
+    """``Error: …`` and ``Hint: …`` on stderr (the traceback first with ``--debug``)."""
+    from rich.text import Text
+
+    console = err_console()
+    if state.debug:
+        traceback.print_exception(exc)
+    console.print(Text.assemble(("Error: ", "bold red"), exc.message))
+    if exc.hint:
+        console.print(Text.assemble(("Hint: ", "bold"), exc.hint))
+
+
+def render_internal_error(exc: BaseException) -> None:
+    """An unexpected failure: one line, the traceback only with ``--debug``."""
+    from rich.text import Text
+
+    console = err_console()
+    if state.debug:
+        traceback.print_exception(exc)
+    console.print(Text.assemble(("Internal error: ", "bold red"), f"{type(exc).__name__}: {exc}"))
+    if not state.debug:
+        console.print(
+            Text.assemble(("Hint: ", "bold"), "Run again with 'pomona --debug …' to see where.")
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the command line; exits with the error class's exit code on failure."""
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=None if argv is None else list(argv), prog_name="pomona")
+    except PomonaError as exc:
+        render_error(exc)
+        sys.exit(exc.exit_code)
+    except Exception as exc:
+        render_internal_error(exc)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
