@@ -164,6 +164,7 @@ def runs_page(service: TrackingAPI, params: Mapping[str, str]) -> HTMLResponse:
         title="Runs",
         active="runs",
         query=query,
+        default_limit=DEFAULT_LIMIT,
         error=error,
         runs=runs,
         total=total,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,7 +12,7 @@ from pomona.examples.apples._textures import F32, clip01, rgb
 
 __all__ = ["DefectPlan", "Defects", "paint_defects", "plan_defects"]
 
-_SPOT = rgb(0.14, 0.09, 0.05)
+_SPOT = rgb(0.08, 0.06, 0.04)
 _BRUISE = rgb(0.42, 0.27, 0.13)
 _ROT_INNER = rgb(0.20, 0.12, 0.05)
 _ROT_EDGE = rgb(0.40, 0.25, 0.10)
@@ -50,10 +51,10 @@ def plan_defects(grade: str, rng: np.random.Generator) -> DefectPlan:
         return DefectPlan(spots=_radii(rng, 1, 0.03, 0.045)) if u < 0.2 else DefectPlan()
     if grade == "ok":
         if u < 0.45:
-            return DefectPlan(spots=_radii(rng, int(rng.integers(2, 6)), 0.06, 0.1))
+            return DefectPlan(spots=_radii(rng, int(rng.integers(3, 7)), 0.08, 0.12))
         if u < 0.8:
-            return DefectPlan(bruise=float(rng.uniform(0.2, 0.3)))
-        return DefectPlan(spots=_radii(rng, int(rng.integers(1, 3)), 0.06, 0.09), bruise=0.2)
+            return DefectPlan(bruise=float(rng.uniform(0.25, 0.35)))
+        return DefectPlan(spots=_radii(rng, int(rng.integers(1, 4)), 0.08, 0.11), bruise=0.25)
     if u < 0.55:
         return DefectPlan(rot=float(rng.uniform(0.45, 0.85)))
     if u < 0.75:
@@ -64,10 +65,12 @@ def plan_defects(grade: str, rng: np.random.Generator) -> DefectPlan:
 
 def _centres(rng: np.random.Generator, n: int, reach: float) -> F32:
     """``n`` unit vectors (n x 3) on the visible side, within ``reach`` of the middle."""
-    u = rng.random((2, n))
-    r, a = reach * np.sqrt(u[0]), 2.0 * np.pi * u[1]
-    x, y = r * np.cos(a), r * np.sin(a)
-    return np.stack([x, y, np.sqrt(1.0 - x * x - y * y)], axis=1).astype(np.float32)
+    out = []
+    for u, v in rng.random((n, 2)).tolist():
+        r, a = reach * math.sqrt(u), 2.0 * math.pi * v
+        x, y = r * math.cos(a), r * math.sin(a)
+        out.append((x, y, math.sqrt(1.0 - x * x - y * y)))
+    return np.asarray(out, dtype=np.float32)
 
 
 def _distance(apple: Apple, rng: np.random.Generator, reach: float) -> F32:
@@ -90,8 +93,9 @@ def _rot(
     a = clip01((1.0 - t) * (1.0 / 0.08))
     colour = _ROT_INNER + (_ROT_EDGE - _ROT_INNER) * (t * t)
     colour *= 1.0 + 0.12 * np.cos(t * (9 * np.pi))
-    mould = (fine > 1.3) & (t < 0.6)
-    colour[:, mould] = _MOULD[:, 0]
+    mould = clip01((fine - 1.6) * 2.0)
+    mould *= t < 0.5
+    colour += (_MOULD - colour) * mould
     albedo += (colour - albedo) * a
     return albedo, a
 
@@ -102,11 +106,11 @@ def _bruise(
     """Soft brownish, darker patch."""
     dist = _distance(apple, rng, 0.6)
     dist += coarse * (0.2 * radius)
-    a = clip01((radius - dist) * (1.0 / (0.3 * radius)) + 0.5)
-    target = albedo * 0.28
-    target += _BRUISE * 0.52
+    a = clip01((radius - dist) * (1.0 / (0.5 * radius)) + 0.4)
+    target = albedo * 0.25
+    target += _BRUISE * 0.6
     target -= albedo
-    target *= a * 0.9
+    target *= a * (0.85 + 0.1 * coarse)
     albedo += target
     return albedo, a
 

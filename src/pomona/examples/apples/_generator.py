@@ -103,7 +103,7 @@ def _render(
 
     body = apple.alpha > 0.5
     area = max(int(np.count_nonzero(body)), 1)
-    fraction = np.count_nonzero(body & (defects.mask > 0.5)) / area
+    fraction = int(np.count_nonzero(body & (defects.mask > 0.5))) / area
     meta = ApplePhotoMeta(
         grade=grade,
         variety=variety.name,

@@ -12,7 +12,7 @@ from pomona.examples.apples._textures import F32, Grid, clip01, crop, noise_bank
 
 __all__ = ["blur", "expose", "surface"]
 
-_WOODS = ((0.62, 0.44, 0.27), (0.42, 0.28, 0.17), (0.55, 0.40, 0.30))
+_WOODS = ((0.72, 0.55, 0.36), (0.80, 0.68, 0.50), (0.62, 0.60, 0.56))  # oak, birch, grey
 _GRASS = (0.25, 0.46, 0.15)
 _PINE = (0.80, 0.65, 0.43)
 
@@ -59,7 +59,7 @@ def _texture(name: str, g: Grid, rng: np.random.Generator, coarse: F32, fine: F3
     value *= 0.05
     value += fine * 0.04
     value += 0.9
-    value *= gap.clip(0.25, 1.0)  # dark slits between the slats
+    value *= gap.clip(0.55, 1.0)  # darker slits between the slats
     return _tint(_PINE, z, 0.05) * value
 
 
@@ -75,7 +75,7 @@ def surface(
     ey *= ey
     ex += ey
     shadow = clip01(1.0 - ex)
-    shadow *= shadow * -0.55
+    shadow *= shadow * -0.4
     shadow += 1.0
     tex = _texture(name, g, rng, noise[0], noise[1])
     tex *= shadow

@@ -39,10 +39,11 @@ class Apple:
         return flat.reshape(len(directions), *self.alpha.shape)
 
 
-def _bump(x: F32, start: float, end: float) -> F32:
-    """0 where ``x <= start``, rising smoothly (quadratically) to 1 at ``x >= end``."""
-    t = ((x - start) * (1.0 / (end - start))).clip(0.0, 1.0)
+def _bump(x: F32, start: float, height: float) -> F32:
+    """0 where ``x <= start``, rising quadratically to ``height`` at ``x = 1``."""
+    t = np.maximum(x - start, 0.0)
     t *= t
+    t *= height / (1.0 - start) ** 2
     return t
 
 
@@ -67,8 +68,8 @@ def make_apple(g: Grid, rng: np.random.Generator, variety: Variety) -> Apple:
     r = px / rho
     r *= lobe
     r += 1.0
-    r -= _bump(up, 0.9, 1.0) * dimple
-    r -= _bump(up, -0.9, -1.0) * 0.03
+    r -= _bump(up, 0.9, dimple)
+    r -= _bump(-up, 0.9, 0.03)
     d = rho / r
     alpha = clip01((radius / g.pixel + 0.5) - d * (radius / g.pixel))
     inv = 1.0 / np.maximum(rho, r)
@@ -131,8 +132,8 @@ def shade(apple: Apple, albedo: F32, gloss: F32, light: tuple[float, float, floa
     dirs = np.asarray([[lx, ly, lz], [lx / hn, ly / hn, (lz + 1.0) / hn]], np.float32)
     ndotl, ndoth = apple.facing(dirs)
     amount = ndotl.clip(0.0, 1.0)
-    amount *= 0.85
-    amount += 0.3
+    amount *= 0.75
+    amount += 0.4
     amount *= 1.0 - 0.45 * apple.cavity
     spec = ndoth.clip(0.0, 1.0)
     spec *= spec
@@ -148,29 +149,21 @@ def shade(apple: Apple, albedo: F32, gloss: F32, light: tuple[float, float, floa
 def draw_stem(g: Grid, apple: Apple, rng: np.random.Generator, image: F32, alpha: F32) -> None:
     """Paints a short brown stem out of the cavity into ``image`` and ``alpha``, in place."""
     u = rng.random(2).tolist()
-    c, s = math.cos(apple.tilt), math.sin(apple.tilt)
     depth = apple.radius * (apple.top - 0.06)
-    bx, by = apple.cx + depth * s, apple.cy - depth * c
+    bx, by = apple.cx + depth * math.sin(apple.tilt), apple.cy - depth * math.cos(apple.tilt)
     angle = apple.tilt + 0.6 * (u[0] - 0.5)
     length = apple.radius * (0.22 + 0.16 * u[1])
-    ux, uy = math.sin(angle), -math.cos(angle)
-    half = max(apple.radius * 0.045, g.pixel * 0.6)
-    # Work only in the stem's bounding box.
-    ex, ey = bx + ux * length, by + uy * length
-    pad = half + g.pixel
-    x0, x1 = g.index(min(bx, ex) - pad), g.index(max(bx, ex) + pad) + 1
-    y0, y1 = g.index(min(by, ey) - pad), g.index(max(by, ey) + pad) + 1
-    if x1 <= x0 or y1 <= y0:
-        return
+    ux, uy = math.sin(angle) * length, -math.cos(angle) * length
+    half = max(apple.radius * 0.04, g.pixel * 0.6)
+    pad = half + g.pixel  # work only in the stem's bounding box
+    x0, x1 = g.index(min(bx, bx + ux) - pad), g.index(max(bx, bx + ux) + pad) + 1
+    y0, y1 = g.index(min(by, by + uy) - pad), g.index(max(by, by + uy) + pad) + 1
     qx = g.axis[None, x0:x1] - bx
     qy = g.axis[y0:y1, None] - by
-    t = ((qx * ux + qy * uy) * (1.0 / length)).clip(0.0, 1.0)
-    dx, dy = qx - t * (ux * length), qy - t * (uy * length)
-    dist = np.sqrt(dx * dx + dy * dy)
-    width = half * (1.0 - 0.3 * t)
-    stem = clip01((width - dist) * (1.0 / g.pixel) + 0.5)
-    side = (0.5 + (dx * -uy + dy * ux) / width).clip(0.2, 1.0)
-    colour = _STEM * (0.55 + 0.45 * side)
+    t = (qx * (ux / length**2) + qy * (uy / length**2)).clip(0.0, 1.0)
+    dx, dy = qx - t * ux, qy - t * uy
+    stem = clip01((half + 0.5 * g.pixel) / g.pixel - np.sqrt(dx * dx + dy * dy) / g.pixel)
+    shading = (0.7 + (dx * -uy + dy * ux) * (0.3 / (half * length))).clip(0.35, 1.0)
     window = image[:, y0:y1, x0:x1]
-    window += (colour - window) * stem
+    window += (_STEM * shading - window) * stem
     np.maximum(alpha[y0:y1, x0:x1], stem, out=alpha[y0:y1, x0:x1])

@@ -1,0 +1,85 @@
+"""The HTTP server as clients see it: envelopes, health, metrics, the write token."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+
+import pomona
+from pomona.client import Workspace
+from pomona.errors import UnauthorizedError
+from pomona.server import is_loopback, serve
+
+
+@pytest.fixture
+def local(tmp_path: Path) -> Workspace:
+    return pomona.connect(tmp_path, **{"tracking.flush_interval_s": 0.05})
+
+
+def test_errors_come_in_one_envelope(local: Workspace, live_app: Callable[..., str]) -> None:
+    url = live_app(local)
+    missing = httpx.get(f"{url}/api/v1/runs/{'0' * 32}")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
+    assert "pomona runs list" in missing.json()["error"]["hint"]
+    bad = httpx.post(f"{url}/api/v1/runs", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_input"
+    typo = httpx.post(f"{url}/api/v1/runs", json={"nmae": "x"})
+    assert typo.status_code == 422
+    assert typo.json()["error"]["details"]["field"] == "nmae"
+    limit = httpx.get(f"{url}/api/v1/runs", params={"limit": 0})
+    assert limit.status_code == 422 and limit.json()["error"]["details"]["field"] == "limit"
+
+
+def test_health_readiness_metrics_and_openapi(local: Workspace, live_app: Callable[..., str]) -> None:
+    url = live_app(local)
+    health = httpx.get(f"{url}/healthz").json()
+    assert health == {"status": "ok", "checks": {"database": "ok", "artifacts": "ok"}}
+    assert httpx.get(f"{url}/readyz").json() == {"status": "ready"}
+    httpx.get(f"{url}/api/v1/runs")
+    text = httpx.get(f"{url}/metrics").text
+    assert 'pomona_http_requests_total{method="GET",route="/api/v1/runs",status="200"}' in text
+    assert "pomona_http_request_duration_seconds_bucket" in text
+    assert "pomona_process_resident_bytes" in text
+    spec = httpx.get(f"{url}/openapi.json").json()
+    assert "/api/v1/runs/{run_id}/batch" in spec["paths"]
+
+
+def test_health_fails_when_the_artifact_store_is_gone(
+    tmp_path: Path, live_app: Callable[..., str]
+) -> None:
+    ws = pomona.connect(tmp_path)
+    url = live_app(ws)
+    artifacts = tmp_path / ".pomona" / "artifacts"
+    shutil.rmtree(artifacts, ignore_errors=True)
+    artifacts.write_text("a file where the store's folder should be")
+    response = httpx.get(f"{url}/healthz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["database"] == "ok"
+    assert response.json()["checks"]["artifacts"] != "ok"
+
+
+def test_a_token_guards_every_write(local: Workspace, live_app: Callable[..., str]) -> None:
+    url = live_app(local, token="s3cret")
+    assert httpx.get(f"{url}/api/v1/runs").status_code == 200  # reads stay open
+    refused = httpx.post(f"{url}/api/v1/runs", json={"name": "x"})
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "unauthorized"
+    with pomona.connect(url, token="wrong") as intruder, pytest.raises(UnauthorizedError):
+        intruder.runs.create_run(name="x")
+    with pomona.connect(url, token="s3cret") as owner:
+        with owner.start_run("allowed") as run:
+            run.log_metric("m", 1.0)
+        assert owner.runs.get_run(run.run_id).metrics == {"m": 1.0}
+
+
+def test_binding_beyond_loopback_requires_a_token(local: Workspace) -> None:
+    from pomona.errors import ConfigError
+
+    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
+    assert not is_loopback("0.0.0.0")
+    with pytest.raises(ConfigError, match="POMONA_TOKEN"):
+        serve(local, host="0.0.0.0", port=0, token=None)
