@@ -13,7 +13,8 @@ import pomona
 PACKAGES = ["pomona"] + [
     m.name
     for m in pkgutil.walk_packages(pomona.__path__, "pomona.")
-    if m.ispkg and not any(part.startswith("_") for part in m.name.split("."))
+    if m.ispkg
+    and not any(part.startswith("_") for part in m.name.split("."))
     and not m.name.endswith((".migrations", ".backends", ".routes", ".templates", ".static"))
 ]
 
@@ -31,6 +32,14 @@ def test_all_is_sorted_and_complete(name: str) -> None:
         for k, v in vars(module).items()
         if not k.startswith("_")
         and (inspect.isclass(v) or inspect.isfunction(v))
-        and getattr(v, "__module__", "").startswith(name)
+        and _is_public_module_of(getattr(v, "__module__", ""), name)
     }
     assert public <= set(exported), f"{name} does not export {sorted(public - set(exported))}"
+
+
+def _is_public_module_of(module: str, package: str) -> bool:
+    """Defined in ``package`` itself or in one of its public (non-underscore) modules."""
+    if module == package:
+        return True
+    rest = module.removeprefix(package + ".")
+    return rest != module and not any(part.startswith("_") for part in rest.split("."))

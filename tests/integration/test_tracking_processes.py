@@ -111,9 +111,9 @@ def _start_server(root: Path, port: int) -> subprocess.Popen[bytes]:
 
 
 @pytest.fixture
-def server_root(tmp_path: Path) -> Iterator[Path]:
+def server_root(tmp_path: Path) -> Path:
     root, _ = init_workspace(tmp_path)
-    yield root
+    return root
 
 
 def test_training_survives_a_server_restart(server_root: Path) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -26,7 +26,9 @@ def test_errors_come_in_one_envelope(local: Workspace, live_app: Callable[..., s
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "not_found"
     assert "pomona runs list" in missing.json()["error"]["hint"]
-    bad = httpx.post(f"{url}/api/v1/runs", content=b"{not json", headers={"Content-Type": "application/json"})
+    bad = httpx.post(
+        f"{url}/api/v1/runs", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_input"
     typo = httpx.post(f"{url}/api/v1/runs", json={"nmae": "x"})
     assert typo.status_code == 422
@@ -35,7 +37,9 @@ def test_errors_come_in_one_envelope(local: Workspace, live_app: Callable[..., s
     assert limit.status_code == 422 and limit.json()["error"]["details"]["field"] == "limit"
 
 
-def test_health_readiness_metrics_and_openapi(local: Workspace, live_app: Callable[..., str]) -> None:
+def test_health_readiness_metrics_and_openapi(
+    local: Workspace, live_app: Callable[..., str]
+) -> None:
     url = live_app(local)
     health = httpx.get(f"{url}/healthz").json()
     assert health == {"status": "ok", "checks": {"database": "ok", "artifacts": "ok"}}

@@ -42,7 +42,7 @@ def out() -> Console:
     """The console for results (stdout)."""
     from rich.console import Console
 
-    return Console(highlight=False)
+    return Console(highlight=False, soft_wrap=True)
 
 
 @cache
@@ -60,13 +60,21 @@ def print_json(data: Any) -> None:
 
 
 def table(*columns: str, title: str | None = None) -> Table:
-    """A table with the house style; right-align a column by ending its name with '>'."""
+    """A table in the house style: cells do not wrap (long text ends in …); a column whose
+    name ends with '>' is right-aligned and never narrower than its name (numbers)."""
     from rich.table import Table
 
     t = Table(title=title, title_justify="left", header_style="bold", show_edge=False)
     for name in columns:
-        right = name.endswith(">")
-        t.add_column(name.rstrip(">"), justify="right" if right else "left")
+        number = name.endswith(">")
+        header = name.removesuffix(">")
+        t.add_column(
+            header,
+            justify="right" if number else "left",
+            no_wrap=True,
+            overflow="ellipsis",
+            min_width=len(header) if number else None,
+        )
     return t
 
 
@@ -77,9 +85,12 @@ def cell(value: object, style: str = "") -> Text:
     return Text(fmt_value(value), style=style)
 
 
-def status_cell(status: str, *, deleted: bool = False) -> Text:
+def status_cell(status: str, *, deleted: bool = False, short: bool = False) -> Text:
+    """The run status in its colour; a deleted run says so (only 'deleted' when short)."""
     from rich.text import Text
 
+    if deleted and short:
+        return Text("deleted", style="dim")
     text = Text(status, style=_STATUS_STYLE.get(status, ""))
     if deleted:
         text.append(" (deleted)", style="dim")
@@ -90,6 +101,8 @@ def fmt_value(value: object) -> str:
     """Numbers with 4 significant digits; None as an em dash; other values as text."""
     if value is None:
         return "—"
+    if value == "":
+        return '""'
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, float):
@@ -99,9 +112,11 @@ def fmt_value(value: object) -> str:
     return str(value)
 
 
-def fmt_time(moment: datetime | None) -> str:
-    """A UTC time shown in the local time zone, to the second."""
-    return "—" if moment is None else moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+def fmt_time(moment: datetime | None, *, short: bool = False) -> str:
+    """A UTC time shown in the local time zone: to the second, or ``MM-DD HH:MM`` if short."""
+    if moment is None:
+        return "—"
+    return moment.astimezone().strftime("%m-%d %H:%M" if short else "%Y-%m-%d %H:%M:%S")
 
 
 def fmt_duration(start: datetime, end: datetime | None) -> str:

@@ -12,13 +12,14 @@ from pomona.cli._render import (
     fmt_duration,
     fmt_size,
     fmt_time,
+    fmt_value,
     out,
     print_json,
     short_id,
     status_cell,
     table,
 )
-from pomona.cli._shared import JsonOption, WorkspaceOption, open_workspace
+from pomona.cli._shared import JsonOption, RemoteWorkspaceOption, open_workspace
 from pomona.errors import ConfigError, InvalidInputError, RunNotFoundError
 
 if TYPE_CHECKING:
@@ -35,9 +36,11 @@ runs_app = typer.Typer(
 
 RunIds = Annotated[
     list[str],
-    typer.Argument(help="Run ids, or their first characters.", metavar="RUN_ID...", show_default=False),
+    typer.Argument(
+        help="Run ids, or their first characters.", metavar="RUN_ID", show_default=False
+    ),
 ]
-_MAX_METRIC_COLUMNS = 4
+_MAX_METRIC_COLUMNS = 8
 _HEX = frozenset("0123456789abcdef")
 
 
@@ -73,7 +76,8 @@ def list_runs(
             "--filter",
             "-f",
             metavar="EXPR",
-            help="Only runs matching EXPR, e.g. \"metrics.accuracy > 0.9 and params.model = 'rf'\".",
+            help="Only runs matching EXPR, "
+            "e.g. \"metrics.accuracy > 0.9 and params.model = 'rf'\".",
         ),
     ] = None,
     experiment: Annotated[
@@ -97,16 +101,18 @@ def list_runs(
     include_deleted: Annotated[
         bool, typer.Option("--all", "-a", help="Include deleted runs.")
     ] = False,
-    workspace: WorkspaceOption = None,
+    workspace: RemoteWorkspaceOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """List runs, newest first, with their latest metrics.
 
-    Works on a server too: --workspace http://host:8000 (or POMONA_URI).
+    Filter fields: metrics.KEY, params.KEY, tags.KEY, name, status, experiment, run_id;
+    operators: = != < <= > >= like in, is null; combine with and, or, parentheses.
     """
     from pomona.client._codec import page_to_json
 
     with open_workspace(workspace) as ws:
+        targets = sorted(ws.settings.project.targets, key=lambda target: target.priority)
         page = ws.runs.search_runs(
             filter_,
             experiment=experiment,
@@ -118,20 +124,34 @@ def list_runs(
     if as_json:
         print_json(page_to_json(page))
         return
-    _print_page(page, order_by or [])
+    _print_page(page, _preferred_metrics(order_by or [], [t.name for t in targets]))
 
 
-def _metric_columns(runs: list[Run], order_by: list[str]) -> list[str]:
+def _preferred_metrics(order_by: list[str], targets: list[str]) -> list[str]:
+    """Metrics worth a column first: those sorted by, then the project's targets."""
     sorted_by = []
     for clause in order_by:
         field = clause.split()[0] if clause.split() else ""
         if field.startswith("metrics."):
             sorted_by.append(field.removeprefix("metrics.").strip("`"))
-    others = sorted({k for r in runs for k in r.metrics} - set(sorted_by))
-    return (sorted_by + others)[:_MAX_METRIC_COLUMNS]
+    return [*sorted_by, *targets]
 
 
-def _print_page(page: Page[Run], order_by: list[str]) -> None:
+def _metric_columns(runs: list[Run], preferred: list[str], budget: int) -> list[str]:
+    """As many metric columns as fit in ``budget`` characters, preferred ones first."""
+    logged = {k for r in runs for k in r.metrics}
+    keys = [k for k in dict.fromkeys([*preferred, *sorted(logged)]) if k in logged]
+    chosen: list[str] = []
+    for key in keys[:_MAX_METRIC_COLUMNS]:
+        width = max(len(key), *(len(fmt_value(r.metrics.get(key))) for r in runs)) + 3
+        if chosen and width > budget:
+            break
+        chosen.append(key)
+        budget -= width
+    return chosen
+
+
+def _print_page(page: Page[Run], preferred: list[str]) -> None:
     console = out()
     runs = list(page.items)
     if not runs:
@@ -142,15 +162,23 @@ def _print_page(page: Page[Run], order_by: list[str]) -> None:
             markup=False,
         )
         return
-    metric_keys = _metric_columns(runs, order_by)
-    t = table("ID", "Name", "Experiment", "Status", "Started", "Duration>", *(f"{k}>" for k in metric_keys))
+    experiments = len({r.experiment for r in runs}) > 1
+    name_width = min(24, max(len("Name"), *(len(r.name) for r in runs)))
+    used = 8 + name_width + 9 + 11 + 8 + 5 * 3  # id, name, status, started, duration
+    if experiments:
+        used += max(len("Experiment"), *(len(r.experiment) for r in runs)) + 3
+    metric_keys = _metric_columns(runs, preferred, console.width - used)
+    names = ["ID", "Name", *(["Experiment"] if experiments else []), "Status", "Started"]
+    t = table(*names, "Duration>", *(f"{k}>" for k in metric_keys))
+    t.columns[0].min_width = 8  # the id people type: never shortened
+    t.columns[1].min_width = min(name_width, 16)
     for r in runs:
         t.add_row(
             cell(short_id(r.run_id), "cyan"),
             cell(r.name, "dim strike" if r.deleted else ""),
-            cell(r.experiment),
-            status_cell(r.status.value, deleted=r.deleted),
-            cell(fmt_time(r.start_at)),
+            *([cell(r.experiment)] if experiments else []),
+            status_cell(r.status.value, deleted=r.deleted, short=True),
+            cell(fmt_time(r.start_at, short=True)),
             cell(fmt_duration(r.start_at, r.end_at)),
             *(cell(r.metrics.get(k)) for k in metric_keys),
         )
@@ -168,7 +196,7 @@ def _print_page(page: Page[Run], order_by: list[str]) -> None:
 @runs_app.command("show")
 def show(
     run_id: Annotated[str, typer.Argument(help="Run id, or its first characters.")],
-    workspace: WorkspaceOption = None,
+    workspace: RemoteWorkspaceOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Show one run: attributes, params, metrics, tags and artifacts."""
@@ -184,25 +212,29 @@ def show(
 
     console = out()
     grid = Table.grid(padding=(0, 2))
-    for key, value in (
-        ("Run", run.run_id),
-        ("Name", run.name),
-        ("Experiment", run.experiment),
-        ("Started", fmt_time(run.start_at)),
-        ("Ended", fmt_time(run.end_at)),
-        ("Duration", fmt_duration(run.start_at, run.end_at)),
-        ("Parent", run.parent_run_id),
-        ("Source", run.source),
-        ("Git commit", _commit(run)),
-    ):
-        grid.add_row(cell(key, "bold"), cell(value))
-    grid.add_row(cell("Status", "bold"), status_cell(run.status.value, deleted=run.deleted))
+    rows = [
+        ("Run", cell(run.run_id, "cyan")),
+        ("Name", cell(run.name)),
+        ("Experiment", cell(run.experiment)),
+        ("Status", status_cell(run.status.value, deleted=run.deleted)),
+        ("Started", cell(fmt_time(run.start_at))),
+        ("Ended", cell(fmt_time(run.end_at))),
+        ("Duration", cell(fmt_duration(run.start_at, run.end_at))),
+        ("Parent", cell(run.parent_run_id) if run.parent_run_id else None),
+        ("Source", cell(run.source) if run.source else None),
+        ("Git commit", cell(_commit(run)) if run.git_commit else None),
+    ]
+    for key, value in rows:
+        if value is not None:
+            grid.add_row(cell(key, "bold"), value)
     console.print(grid)
     for title, mapping in (("Params", run.params), ("Metrics", run.metrics), ("Tags", run.tags)):
+        console.print()
         console.print(_key_values(title, mapping))
     files = table("Path", "Size>", "Digest", title="Artifacts")
     for a in artifacts:
         files.add_row(cell(a.path), cell(fmt_size(a.size)), cell(a.digest[:19] + "…", "dim"))
+    console.print()
     console.print(files if artifacts else _empty("Artifacts"))
 
 
@@ -213,13 +245,13 @@ def _commit(run: Run) -> str | None:
 
 
 def _empty(title: str) -> str:
-    return f"\n[bold]{title}[/bold]: [dim]none[/dim]"
+    return f"[bold]{title}[/bold]: [dim]none[/dim]"
 
 
 def _key_values(title: str, mapping: dict[str, Any]) -> Table | str:
     if not mapping:
         return _empty(title)
-    t = table("Key", "Value>" if title == "Metrics" else "Value", title=f"\n{title}")
+    t = table("Key", "Value>" if title == "Metrics" else "Value", title=title)
     for key in sorted(mapping):
         t.add_row(cell(key), cell(mapping[key]))
     return t
@@ -228,14 +260,14 @@ def _key_values(title: str, mapping: dict[str, Any]) -> Table | str:
 @runs_app.command("compare")
 def compare(
     run_ids: RunIds,
-    workspace: WorkspaceOption = None,
+    workspace: RemoteWorkspaceOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Compare runs side by side: params and metrics, rows that differ marked with ≠."""
     from pomona.client._codec import run_to_json
 
     if len(run_ids) < 2:
-        raise typer.BadParameter("give two or more runs to compare", param_hint="RUN_ID...")
+        raise typer.BadParameter("give two or more runs to compare", param_hint="RUN_ID")
     with open_workspace(workspace) as ws:
         runs = [find_run(ws.runs, r) for r in run_ids]
     rows = _compare_rows(runs)
@@ -244,21 +276,28 @@ def compare(
             {
                 "runs": [run_to_json(r) for r in runs],
                 "rows": [
-                    {"key": k, "values": [_jsonable(v) for v in vals], "differs": _differs(vals)}
-                    for _, k, vals in rows
+                    {
+                        "key": key,
+                        "values": [_jsonable(v) for v in values],
+                        "differs": _differs(values),
+                    }
+                    for _, key, values in rows
                 ],
             }
         )
         return
+    from rich.text import Text
+
     t = table("", "", *(f"{r.name}\n{short_id(r.run_id)}" for r in runs))
     section = ""
     for group, key, values in rows:
         if group != section and section:
             t.add_section()
         section = group
-        differs = _differs(values)
+        differs = group != "run" and _differs(values)
         style = "bold yellow" if differs else ""
-        t.add_row(cell("≠" if differs else "", style), cell(key, style), *(cell(v, style) for v in values))
+        marker = Text("≠" if differs else "", style)
+        t.add_row(marker, cell(key, style), *(cell(v, style) for v in values))
     out().print(t)
 
 
@@ -287,7 +326,7 @@ def _jsonable(value: object) -> object:
 def delete(
     run_ids: RunIds,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    workspace: WorkspaceOption = None,
+    workspace: RemoteWorkspaceOption = None,
 ) -> None:
     """Delete runs: hidden from listings, restorable until 'pomona gc' purges them.
 
@@ -312,7 +351,7 @@ def delete(
 
 
 @runs_app.command("restore")
-def restore(run_ids: RunIds, workspace: WorkspaceOption = None) -> None:
+def restore(run_ids: RunIds, workspace: RemoteWorkspaceOption = None) -> None:
     """Restore deleted runs (possible until 'pomona gc' has purged them)."""
     from pomona.tracking.service import TrackingService
 

@@ -18,7 +18,12 @@ __all__ = ["PortOption", "dashboard_url", "serve_workspace", "server"]
 PortOption = Annotated[
     int | None,
     typer.Option(
-        "--port", "-p", min=1, max=65535, show_default=False, help="Port (default: server.port, 8000)."
+        "--port",
+        "-p",
+        min=1,
+        max=65535,
+        show_default=False,
+        help="Port (default: server.port, 8000).",
     ),
 ]
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "JsonOption",
+    "RemoteWorkspaceOption",
     "WorkspaceOption",
     "local_workspace",
     "open_workspace",
@@ -39,8 +40,18 @@ WorkspaceOption = Annotated[
         "-w",
         metavar="PATH",
         show_default=False,
-        help="Workspace folder (or server URL where noted). "
-        "Default: the nearest folder holding pomona.toml, from here upwards.",
+        help="Workspace folder. Default: the nearest one holding pomona.toml, here or above.",
+    ),
+]
+RemoteWorkspaceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--workspace",
+        "-w",
+        metavar="PATH|URL",
+        show_default=False,
+        help="Workspace folder, or a Pomona server's URL. "
+        "Default: the nearest folder holding pomona.toml, here or above; else POMONA_URI.",
     ),
 ]
 JsonOption = Annotated[

@@ -34,10 +34,13 @@ def _display_url(url: str, root: Path) -> str:
 
 def init(
     path: Annotated[
-        Path, typer.Argument(help="Folder to make a workspace of.", show_default="the current one")
+        Path,
+        typer.Argument(
+            metavar="PATH", help="Folder to make a workspace of.", show_default="the current one"
+        ),
     ] = Path("."),
 ) -> None:
-    """Create a workspace: [bold]pomona.toml[/bold], the [bold].pomona/[/bold] folder and its database.
+    """Create a workspace: pomona.toml, the .pomona/ folder and its database.
 
     Safe to run again: an existing workspace is left as it is.
     """
@@ -52,7 +55,9 @@ def init(
     settings = load_settings(root)
     console = out()
     if had_file and not new_database:
-        console.print(f"The workspace in {root} is already initialised; nothing changed.", markup=False)
+        console.print(
+            f"The workspace in {root} is already initialised; nothing changed.", markup=False
+        )
         return
     console.print(f"Initialised a Pomona workspace in [bold]{escape(str(root))}[/bold]:")
     if not had_file:
@@ -72,16 +77,24 @@ def config_show(workspace: WorkspaceOption = None, as_json: JsonOption = False) 
 
     Sources, strongest first: argument, env (POMONA_*), pomona.toml, user config, default.
     """
-    from pomona.config import explain_settings, find_workspace_root
+    from pomona.config import explain_settings, find_workspace_root, load_settings
 
     root = local_workspace(workspace, command="config show") if workspace else None
     rows = explain_settings(root)
     if as_json:
         print_json([{"key": r.key, "value": r.value, "source": r.source} for r in rows])
         return
+    settings = load_settings(root)
+    implied = {
+        "metadata.url": _display_url(settings.metadata_url, settings.home),
+        "artifacts.url": _display_url(settings.artifacts_url, settings.home),
+    }
     t = table("Key", "Value", "Source")
     for r in rows:
-        t.add_row(cell(r.key), cell(r.value), cell(r.source, _SOURCE_STYLE.get(r.source, "")))
+        value = cell(r.value)
+        if r.value == "" and r.key in implied:
+            value.append(f"  (means {implied[r.key]})", style="dim")
+        t.add_row(cell(r.key), value, cell(r.source, _SOURCE_STYLE.get(r.source, "")))
     console = out()
     console.print(t)
     if root is None and find_workspace_root() is None:

@@ -23,13 +23,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
-app.command("init")(_workspace.init)
-app.add_typer(_workspace.config_app, name="config")
-app.add_typer(_runs.runs_app, name="runs")
-app.add_typer(_workspace.db_app, name="db")
-app.command("gc")(_workspace.gc)
-app.command("server")(_server.server)
-app.add_typer(_demo.demo_app, name="demo")
+app.command("init", rich_help_panel="Workspace")(_workspace.init)
+app.add_typer(_workspace.config_app, name="config", rich_help_panel="Workspace")
+app.add_typer(_workspace.db_app, name="db", rich_help_panel="Workspace")
+app.command("gc", rich_help_panel="Workspace")(_workspace.gc)
+app.add_typer(_runs.runs_app, name="runs", rich_help_panel="Tracking")
+app.command("server", rich_help_panel="Serving")(_server.server)
+app.add_typer(_demo.demo_app, name="demo", rich_help_panel="Getting started")
 
 
 def _show_version(value: bool) -> None:

@@ -94,6 +94,7 @@ class RemoteTracking:
         experiment: str = "default",
         parent_run_id: str | None = None,
         tags: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
         source: str | None = None,
         git_commit: str | None = None,
         git_dirty: bool | None = None,
@@ -104,6 +105,7 @@ class RemoteTracking:
             "experiment": experiment,
             "parent_run_id": parent_run_id,
             "tags": dict(tags or {}),
+            "params": dict(params or {}),
             "source": source,
             "git_commit": git_commit,
             "git_dirty": git_dirty,
@@ -133,9 +135,8 @@ class RemoteTracking:
     def heartbeat(self, run_ids: Sequence[str]) -> None:
         self._json("POST", "/runs/heartbeat", {"run_ids": list(run_ids)})
 
-    def end_run(self, run_id: str, status: RunStatus = RunStatus.FINISHED) -> Run:
-        data = self._json("POST", f"/runs/{quote(run_id)}/end", {"status": RunStatus(status).value})
-        return _codec.run_from_json(data)
+    def end_run(self, run_id: str, status: RunStatus = RunStatus.FINISHED) -> None:
+        self._json("POST", f"/runs/{quote(run_id)}/end", {"status": RunStatus(status).value})
 
     def search_runs(
         self,
@@ -163,6 +164,10 @@ class RemoteTracking:
             next_page_token=data.get("next_page_token"),
             total=data.get("total"),
         )
+
+    def list_experiments(self) -> list[str]:
+        items: list[str] = self._request("GET", "/experiments")["items"]
+        return items
 
     def get_metric_history(
         self, run_id: str, key: str, *, max_points: int | None = None
@@ -209,7 +214,8 @@ class RemoteTracking:
             actual = "sha256:" + digest.hexdigest()
             if expected and actual != expected:
                 raise ArtifactCorruptedError(
-                    f"Artifact '{path}' of run {run_id} arrived corrupted ({actual} != {expected}).",
+                    f"Artifact '{path}' of run {run_id} arrived corrupted "
+                    f"({actual} != {expected}).",
                     hint="Retry the download.",
                 )
             tmp.replace(dest)

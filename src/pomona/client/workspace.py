@@ -53,6 +53,7 @@ class Workspace:
                 batch_size=t.batch_size,
                 heartbeat_interval_s=t.heartbeat_interval_s,
                 retry_max_s=t.retry_max_s,
+                idempotency_keys=remote,
             ),
         )
         self._active: list[ActiveRun] = []
@@ -90,6 +91,7 @@ class Workspace:
                 experiment=experiment,
                 parent_run_id=parent_id,
                 tags={k: str(v) for k, v in (tags or {}).items()},
+                params={k: v if isinstance(v, str) else str(v) for k, v in (params or {}).items()},
                 source=source,
                 git_commit=commit,
                 git_dirty=dirty,
@@ -104,8 +106,6 @@ class Workspace:
         )
         with self._lock:
             self._active.append(active)
-        if params:
-            active.log_params(params)
         return active
 
     def active_run(self) -> ActiveRun | None:

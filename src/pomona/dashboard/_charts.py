@@ -82,7 +82,7 @@ def _band(series: Series) -> list[dict[str, Any]]:
     }
     upper = {
         **common,
-        "name": "min–max",
+        "name": "min/max",
         "y": [_finite(p.max) for p in series.points],
         "line": {"width": 0, "color": series.color},
         "fill": "tonexty",
@@ -93,10 +93,11 @@ def _band(series: Series) -> list[dict[str, Any]]:
 
 
 def _layout(*, legend: bool) -> dict[str, Any]:
+    top = 36 if legend else 12
     axis = {"gridcolor": "#e5e7eb", "zerolinecolor": "#d1d5db", "automargin": True}
     return {
         "height": 280,
-        "margin": {"l": 56, "r": 16, "t": 12, "b": 44},
+        "margin": {"l": 56, "r": 16, "t": top, "b": 44},
         "paper_bgcolor": "rgba(0,0,0,0)",
         "plot_bgcolor": "#ffffff",
         "font": {"family": "system-ui, sans-serif", "size": 12, "color": "#374151"},
@@ -104,7 +105,7 @@ def _layout(*, legend: bool) -> dict[str, Any]:
         "yaxis": axis,
         "hovermode": "x unified",
         "showlegend": legend,
-        "legend": {"orientation": "h", "y": -0.25},
+        "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
     }
 
 

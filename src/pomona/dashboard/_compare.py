@@ -65,7 +65,7 @@ def _load(service: TrackingAPI, run_ids: Sequence[str]) -> list[Run]:
             raise RunNotFoundError(run_id)
     listed = ", ".join(f"'{run_id}'" for run_id in ids)
     found = service.search_runs(f"run_id in ({listed})", limit=MAX_COMPARE, include_deleted=True)
-    by_id = {run.run_id: run for run in found}
+    by_id: dict[str, Run] = {run.run_id: run for run in found}
     for run_id in ids:
         if run_id not in by_id:
             raise RunNotFoundError(run_id)

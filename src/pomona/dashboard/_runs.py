@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 from urllib.parse import urlencode
 
 from starlette.responses import HTMLResponse
@@ -22,11 +22,6 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 METRIC_COLUMNS = 6
 PARAM_COLUMNS = 4
-
-
-@runtime_checkable
-class _ListsExperiments(Protocol):
-    def list_experiments(self) -> Sequence[str]: ...
 
 
 @dataclass(frozen=True)
@@ -116,10 +111,7 @@ def _sorted_key(query: RunsQuery, kind: str) -> str | None:
 
 
 def _experiments(service: TrackingAPI, runs: Sequence[Run], selected: str) -> list[str]:
-    if isinstance(service, _ListsExperiments):
-        names = set(service.list_experiments())
-    else:  # only what this page shows
-        names = {run.experiment for run in runs}
+    names = set(service.list_experiments())
     if selected:
         names.add(selected)
     return sorted(names)

@@ -57,6 +57,7 @@ runs = Table(
     Index(None, "experiment", "start_ms"),
     Index(None, "status", "heartbeat_ms"),
     Index(None, "parent_run_id"),
+    sqlite_autoincrement=True,  # a purged run's pk is never handed to another run
 )
 
 params = Table(

@@ -16,7 +16,7 @@ from pomona.errors import ConfigError, PomonaError
 from pomona.server._errors import install_error_handlers
 from pomona.server._observability import ServerMetrics, install_middleware
 from pomona.server.routes.health import health_router
-from pomona.server.routes.runs import runs_router
+from pomona.server.routes.runs import experiments_router, runs_router
 from pomona.tracking.service import TrackingService
 
 __all__ = ["create_app"]
@@ -58,6 +58,7 @@ def create_app(ws: Workspace, *, token: str | None = None, dashboard: bool = Tru
     install_error_handlers(app)
     install_middleware(app, metrics, token)
     app.include_router(runs_router(service))
+    app.include_router(experiments_router(service))
     app.include_router(health_router(ws.metadata_store, ws.artifact_store, metrics))
     if dashboard:
         from pomona.dashboard import mount_dashboard

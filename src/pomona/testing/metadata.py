@@ -63,7 +63,8 @@ class MetadataStoreContract:
     def test_upsert_and_insert_ignore(self, store: MetadataStore) -> None:
         store.initialize()
         with store.write() as conn:
-            pk = conn.execute(runs.insert().values(**_run_row("c" * 32))).inserted_primary_key[0]
+            inserted = conn.execute(runs.insert().values(**_run_row("c" * 32)))
+            pk = inserted.inserted_primary_key[0]  # type: ignore[index]
             row = {"run_pk": pk, "key": "acc", "step": 1, "ts_ms": 1, "value": 0.5}
             upsert(conn, latest_metrics, [row], ["run_pk", "key"], ["step", "value"])
             upsert(

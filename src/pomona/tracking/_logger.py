@@ -7,6 +7,7 @@ retried with backoff under the same idempotency key, so each batch is applied on
 
 from __future__ import annotations
 
+import functools
 import queue
 import threading
 import time
@@ -28,6 +29,8 @@ class LoggerSettings:
     batch_size: int = 5000
     heartbeat_interval_s: float = 10.0
     retry_max_s: float = 300.0
+    idempotency_keys: bool = True
+    """Tag each batch with a key so a retried write is applied once (remote mode)."""
 
 
 _Item = tuple[str, str, float, int, int]
@@ -39,7 +42,8 @@ class RunLogger:
     def __init__(self, api: TrackingAPI, settings: LoggerSettings) -> None:
         self._api = api
         self._settings = settings
-        self._queue: queue.SimpleQueue[_Item | threading.Event] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
+        self._write_lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = False
         self._errors: dict[str, PomonaError] = {}
@@ -65,17 +69,15 @@ class RunLogger:
         with self._lock:
             self._live.discard(run_id)
 
-    def flush(self, timeout_s: float | None = None) -> None:
-        """Block until everything queued before this call is written.
+    def flush(self) -> None:
+        """Write everything queued before this call, in the calling thread.
 
-        Raises:
-            PomonaError: a background write failed for good (raised once).
+        The write lock makes a flush wait for a batch the background thread is writing,
+        so when it returns every value queued before the call is stored (or its error is
+        kept for ``pop_error``).
         """
-        if self._thread is not None and self._thread.is_alive():
-            done = threading.Event()
-            self._queue.put(done)
-            self._wake.set()
-            done.wait(timeout_s)
+        with self._write_lock:
+            self._drain()
 
     def pop_error(self, run_id: str) -> PomonaError | None:
         """The error that stopped writes for this run, if any."""
@@ -103,10 +105,12 @@ class RunLogger:
         while not self._stop:
             self._wake.wait(self._settings.flush_interval_s)
             self._wake.clear()
-            self._drain()
+            with self._write_lock:
+                self._drain()
             if time.monotonic() - self._last_beat >= self._settings.heartbeat_interval_s:
                 self._beat()
-        self._drain()
+        with self._write_lock:
+            self._drain()
 
     def _drain(self) -> None:
         pending: dict[str, list[Metric]] = defaultdict(list)
@@ -116,12 +120,6 @@ class RunLogger:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 break
-            if isinstance(item, threading.Event):
-                self._write(pending)  # everything before the marker, then release it
-                pending.clear()
-                count = 0
-                item.set()
-                continue
             run_id, key, value, step, ts = item
             pending[run_id].append(Metric(key, value, step, ts))
             count += 1
@@ -136,11 +134,11 @@ class RunLogger:
         for run_id, items in pending.items():
             for start in range(0, len(items), size):
                 chunk = items[start : start + size]
-                key = uuid.uuid4().hex
+                key = uuid.uuid4().hex if self._settings.idempotency_keys else None
                 try:
                     retrying(
-                        lambda c=chunk, k=key, r=run_id: self._api.log_batch(
-                            r, metrics=c, idempotency_key=k
+                        functools.partial(
+                            self._api.log_batch, run_id, metrics=chunk, idempotency_key=key
                         ),
                         self._settings.retry_max_s,
                     )

@@ -51,21 +51,29 @@ def runs_from_rows(conn: Connection, rows: Sequence[Any]) -> list[Run]:
     ]
 
 
+def _sort_clause(clause: str) -> tuple[str, bool]:
+    """``"metrics.`my key` desc"`` -> ``("metrics.`my key`", True)``."""
+    text = clause.strip()
+    head, _, last = text.rpartition(" ")
+    if last.lower() in ("asc", "desc") and head.strip():
+        text, direction = head.strip(), last.lower()
+    else:
+        direction = "asc"
+    if not text or (" " in text and "`" not in text):
+        raise InvalidInputError(
+            f"Bad sort clause '{clause}'.",
+            hint="Use 'field' or 'field desc', e.g. 'metrics.accuracy desc'; "
+            "put keys with spaces in backticks.",
+            details={"field": "order_by"},
+        )
+    return text, direction == "desc"
+
+
 def apply_order(stmt: Select[Any], order_by: Sequence[str]) -> Select[Any]:
     """Sort by ``field [asc|desc]`` clauses; ties broken by newest first."""
     for i, clause in enumerate(order_by):
-        parts = clause.strip().split()
-        if (
-            not parts
-            or len(parts) > 2
-            or (len(parts) == 2 and parts[1].lower() not in ("asc", "desc"))
-        ):
-            raise InvalidInputError(
-                f"Bad sort clause '{clause}'.",
-                hint="Use 'field' or 'field desc', e.g. 'metrics.accuracy desc'.",
-                details={"field": "order_by"},
-            )
-        desc = len(parts) == 2 and parts[1].lower() == "desc"
+        field, desc = _sort_clause(clause)
+        parts = [field]
         kind, key = parse_field(parts[0])
         col: ColumnElement[Any]
         if kind == "attributes":
@@ -73,7 +81,8 @@ def apply_order(stmt: Select[Any], order_by: Sequence[str]) -> Select[Any]:
             if key not in ATTRIBUTES:
                 raise InvalidInputError(
                     f"Cannot sort by '{parts[0]}'.",
-                    hint=f"Sort by metrics.<key>, params.<key>, tags.<key> or {sorted(ATTRIBUTES)}.",
+                    hint="Sort by metrics.<key>, params.<key>, tags.<key> "
+                    f"or one of {sorted(ATTRIBUTES)}.",
                     details={"field": "order_by"},
                 )
             col = ATTRIBUTES[key]
@@ -106,7 +115,7 @@ def metric_history(
         return [MetricPoint(s, math.nan if v is None else v, t) for s, v, t in rows]
     width = max(1, -(-(hi - lo + 1) // max_points))
     bucket = ((metrics.c.step - lo) // width).label("bucket")
-    rows = conn.execute(
+    buckets = conn.execute(
         select(
             func.max(metrics.c.step),
             func.avg(metrics.c.value),
@@ -120,5 +129,5 @@ def metric_history(
     )
     return [
         MetricPoint(int(s), math.nan if v is None else float(v), int(t), lo_v, hi_v)
-        for s, v, t, lo_v, hi_v in rows
+        for s, v, t, lo_v, hi_v in buckets
     ]

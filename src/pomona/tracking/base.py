@@ -22,6 +22,7 @@ class TrackingAPI(Protocol):
         experiment: str = "default",
         parent_run_id: str | None = None,
         tags: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
         source: str | None = None,
         git_commit: str | None = None,
         git_dirty: bool | None = None,
@@ -49,8 +50,8 @@ class TrackingAPI(Protocol):
         """Say that these running runs are alive."""
         ...
 
-    def end_run(self, run_id: str, status: RunStatus = RunStatus.FINISHED) -> Run:
-        """Mark a run ended."""
+    def end_run(self, run_id: str, status: RunStatus = RunStatus.FINISHED) -> None:
+        """Mark a run ended (a run already ended keeps its first end)."""
         ...
 
     def search_runs(
@@ -64,6 +65,10 @@ class TrackingAPI(Protocol):
         include_deleted: bool = False,
     ) -> Page[Run]:
         """Runs matching the filter language, sorted, one page at a time."""
+        ...
+
+    def list_experiments(self) -> list[str]:
+        """Names of the experiments that have runs, sorted."""
         ...
 
     def get_metric_history(

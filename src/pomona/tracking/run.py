@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from pomona._utils.retry import retrying
 from pomona.tracking._logger import RunLogger
@@ -17,6 +17,8 @@ from pomona.tracking.validation import check_artifact_path, check_key, check_met
 from pomona.types import ArtifactInfo, Run, RunId, RunStatus
 
 __all__ = ["ActiveRun"]
+
+T = TypeVar("T")
 
 
 class ActiveRun:
@@ -141,7 +143,7 @@ class ActiveRun:
         if error is not None:
             raise error
 
-    def _call(self, fn: Callable[[], Any]) -> Any:
+    def _call(self, fn: Callable[[], T]) -> T:
         return retrying(fn, self._retry_max_s)
 
     def __enter__(self) -> Self:

@@ -10,7 +10,7 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import Connection, delete, func, select, update
 
-from pomona._utils.clock import now_ms
+from pomona._utils.clock import from_ms, now_ms
 from pomona._utils.paging import decode_page_token, encode_page_token
 from pomona.artifacts.base import ArtifactStore, check_digest
 from pomona.errors import (
@@ -19,7 +19,7 @@ from pomona.errors import (
     InvalidInputError,
     RunNotFoundError,
 )
-from pomona.metadata import MetadataStore, insert_ignore, upsert
+from pomona.metadata import MetadataStore, insert_ignore, insert_returning, upsert
 from pomona.metadata.schema import (
     blob_ref_columns,
     idempotency_keys,
@@ -42,7 +42,7 @@ from pomona.tracking.validation import (
     check_step,
     check_text_map,
 )
-from pomona.types import ArtifactInfo, Digest, Metric, MetricPoint, Page, Run, RunStatus
+from pomona.types import ArtifactInfo, Digest, Metric, MetricPoint, Page, Run, RunId, RunStatus
 
 __all__ = ["TrackingService"]
 
@@ -55,6 +55,7 @@ class TrackingService:
     def __init__(self, metadata: MetadataStore, artifacts: ArtifactStore) -> None:
         self._db = metadata
         self._blobs = artifacts
+        self._pks: dict[str, int] = {}  # run_id -> pk; pks are never reused
 
     # --- runs ---------------------------------------------------------------------------
 
@@ -66,6 +67,7 @@ class TrackingService:
         experiment: str = "default",
         parent_run_id: str | None = None,
         tags: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
         source: str | None = None,
         git_commit: str | None = None,
         git_dirty: bool | None = None,
@@ -79,50 +81,67 @@ class TrackingService:
         name = check_name(name or f"run-{run_id[:8]}", "run name")
         experiment = check_name(experiment, "experiment")
         tag_values = check_text_map(tags or {}, "tag", MAX_TAG_LENGTH)
+        param_values = check_text_map(params or {}, "param", MAX_PARAM_LENGTH)
         now = now_ms()
         with self._db.write() as conn:
-            existing = conn.execute(select(runs.c.pk).where(runs.c.run_id == run_id)).first()
-            if existing is not None:  # a retried create: the first one won
-                return self._load(conn, run_id)
             if parent_run_id is not None:
                 self._pk(conn, parent_run_id)
-            pk = conn.execute(
-                runs.insert().values(
-                    run_id=run_id,
-                    name=name,
-                    experiment=experiment,
-                    status=RunStatus.RUNNING.value,
-                    start_ms=now,
-                    heartbeat_ms=now,
-                    parent_run_id=parent_run_id,
-                    source=source,
-                    git_commit=git_commit,
-                    git_dirty=git_dirty,
-                )
-            ).inserted_primary_key[0]
-            if tag_values:
-                conn.execute(
-                    tags_tbl.insert(),
-                    [{"run_pk": pk, "key": k, "value": v} for k, v in tag_values.items()],
-                )
-            return self._load(conn, run_id)
+            row = {
+                "run_id": run_id,
+                "name": name,
+                "experiment": experiment,
+                "status": RunStatus.RUNNING.value,
+                "start_ms": now,
+                "heartbeat_ms": now,
+                "parent_run_id": parent_run_id,
+                "source": source,
+                "git_commit": git_commit,
+                "git_dirty": git_dirty,
+            }
+            pk = insert_returning(conn, runs, row, ["run_id"], runs.c.pk)
+            if pk is None:  # a retried create: the first one won
+                return self._load(conn, run_id)
+            self._pks[run_id] = pk
+            for table, values in ((tags_tbl, tag_values), (params_tbl, param_values)):
+                if values:
+                    conn.execute(
+                        table.insert(),
+                        [{"run_pk": pk, "key": k, "value": v} for k, v in values.items()],
+                    )
+        start = from_ms(now)
+        assert start is not None
+        return Run(
+            run_id=RunId(run_id),
+            name=name,
+            experiment=experiment,
+            status=RunStatus.RUNNING,
+            start_at=start,
+            end_at=None,
+            heartbeat_at=start,
+            parent_run_id=RunId(parent_run_id) if parent_run_id else None,
+            source=source,
+            git_commit=git_commit,
+            git_dirty=git_dirty,
+            params=param_values,
+            tags=tag_values,
+        )
 
     def get_run(self, run_id: str) -> Run:
         with self._db.read() as conn:
             return self._load(conn, run_id)
 
-    def end_run(self, run_id: str, status: RunStatus = RunStatus.FINISHED) -> Run:
+    def end_run(self, run_id: str, status: RunStatus = RunStatus.FINISHED) -> None:
         status = RunStatus(status)
         if status is RunStatus.RUNNING:
             raise InvalidInputError("A run cannot be ended with status 'running'.")
         with self._db.write() as conn:
-            pk = self._pk(conn, run_id)
-            conn.execute(
+            done = conn.execute(
                 update(runs)
-                .where(runs.c.pk == pk, runs.c.status == RunStatus.RUNNING.value)
+                .where(runs.c.run_id == run_id, runs.c.status == RunStatus.RUNNING.value)
                 .values(status=status.value, end_ms=now_ms())
             )
-            return self._load(conn, run_id)
+            if done.rowcount == 0:
+                self._pk(conn, run_id)  # raises for an unknown run; an ended one is fine
 
     def heartbeat(self, run_ids: Sequence[str]) -> None:
         if not run_ids:
@@ -229,10 +248,7 @@ class TrackingService:
             list(latest.values()),
             keys=["run_pk", "key"],
             update=["step", "ts_ms", "value"],
-            where=lambda new: (
-                (new.step > latest_metrics.c.step)
-                | ((new.step == latest_metrics.c.step) & (new.ts_ms >= latest_metrics.c.ts_ms))
-            ),
+            where=_is_newer,
         )
 
     # --- search -------------------------------------------------------------------------
@@ -280,6 +296,17 @@ class TrackingService:
             )
         with self._db.read() as conn:
             return _queries.metric_history(conn, self._pk(conn, run_id), key, max_points)
+
+    def list_experiments(self) -> list[str]:
+        """Names of the experiments that have runs not deleted, sorted."""
+        stmt = (
+            select(runs.c.experiment)
+            .where(runs.c.deleted_ms.is_(None))
+            .distinct()
+            .order_by(runs.c.experiment)
+        )
+        with self._db.read() as conn:
+            return list(conn.execute(stmt).scalars())
 
     def metric_keys(self, run_id: str) -> list[str]:
         """Every metric key logged to the run."""
@@ -365,6 +392,7 @@ class TrackingService:
             for table in (metrics, latest_metrics, params_tbl, tags_tbl, run_artifacts):
                 conn.execute(delete(table).where(table.c.run_pk.in_(pks)))
             conn.execute(delete(runs).where(runs.c.pk.in_(pks)))
+            self._pks.clear()
             still_used: set[str] = set()
             for col in blob_ref_columns():
                 if candidates:
@@ -379,9 +407,14 @@ class TrackingService:
     # --- helpers ------------------------------------------------------------------------
 
     def _pk(self, conn: Connection, run_id: str) -> int:
+        cached = self._pks.get(run_id)
+        if cached is not None:
+            return cached
         pk = conn.execute(select(runs.c.pk).where(runs.c.run_id == run_id)).scalar()
         if pk is None:
             raise RunNotFoundError(run_id)
+        if len(self._pks) < 100_000:
+            self._pks[run_id] = int(pk)
         return int(pk)
 
     def _load(self, conn: Connection, run_id: str) -> Run:
@@ -406,3 +439,10 @@ def _metric_rows(items: Sequence[Metric]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _is_newer(new: Any) -> Any:
+    """Upsert guard: the incoming latest value wins only if its step (then time) is later."""
+    return (new.step > latest_metrics.c.step) | (
+        (new.step == latest_metrics.c.step) & (new.ts_ms >= latest_metrics.c.ts_ms)
+    )

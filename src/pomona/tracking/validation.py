@@ -57,7 +57,7 @@ def check_metric_value(key: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         # numpy scalars expose __float__ and are real numbers
         if hasattr(value, "dtype") and hasattr(value, "__float__"):
-            return float(value)  # type: ignore[arg-type]
+            return float(value)
         raise InvalidInputError(
             f"Metric '{key}' got the value {value!r} ({type(value).__name__}); "
             "metric values must be numbers.",

@@ -66,7 +66,7 @@ def test_an_invalid_value_names_the_key_and_where_it_came_from(
 
 def test_a_typo_in_pomona_toml_fails_at_start(tmp_path: Path) -> None:
     (tmp_path / "pomona.toml").write_text("[server]\nprot = 1\n")
-    with pytest.raises(ConfigError, match="server.prot"):
+    with pytest.raises(ConfigError, match=r"server\.prot"):
         load_settings(tmp_path)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -13,7 +14,7 @@ from pomona.examples.apples._textures import F32, clip01, rgb
 __all__ = ["DefectPlan", "Defects", "paint_defects", "plan_defects"]
 
 _SPOT = rgb(0.08, 0.06, 0.04)
-_BRUISE = rgb(0.42, 0.27, 0.13)
+_BRUISE = rgb(0.40, 0.29, 0.16)
 _ROT_INNER = rgb(0.20, 0.12, 0.05)
 _ROT_EDGE = rgb(0.40, 0.25, 0.10)
 _MOULD = rgb(0.80, 0.76, 0.62)
@@ -53,14 +54,14 @@ def plan_defects(grade: str, rng: np.random.Generator) -> DefectPlan:
         if u < 0.45:
             return DefectPlan(spots=_radii(rng, int(rng.integers(3, 7)), 0.08, 0.12))
         if u < 0.8:
-            return DefectPlan(bruise=float(rng.uniform(0.25, 0.35)))
+            return DefectPlan(bruise=float(rng.uniform(0.28, 0.38)))
         return DefectPlan(spots=_radii(rng, int(rng.integers(1, 4)), 0.08, 0.11), bruise=0.25)
     if u < 0.55:
         return DefectPlan(rot=float(rng.uniform(0.45, 0.85)))
     if u < 0.75:
         spots = _radii(rng, int(rng.integers(0, 4)), 0.06, 0.1)
-        return DefectPlan(spots=spots, bruise=float(rng.uniform(0.5, 0.75)))
-    return DefectPlan(spots=_radii(rng, int(rng.integers(10, 22)), 0.06, 0.13))
+        return DefectPlan(spots=spots, bruise=float(rng.uniform(0.55, 0.8)))
+    return DefectPlan(spots=_radii(rng, int(rng.integers(12, 25)), 0.07, 0.13))
 
 
 def _centres(rng: np.random.Generator, n: int, reach: float) -> F32:
@@ -78,7 +79,7 @@ def _distance(apple: Apple, rng: np.random.Generator, reach: float) -> F32:
     dot = apple.facing(_centres(rng, 1, reach))[0]
     dot *= -2.0
     dot += 2.0
-    return np.sqrt(dot.clip(0.0, 4.0))
+    return cast(F32, np.sqrt(dot.clip(0.0, 4.0)))
 
 
 def _rot(
@@ -107,10 +108,10 @@ def _bruise(
     dist = _distance(apple, rng, 0.6)
     dist += coarse * (0.2 * radius)
     a = clip01((radius - dist) * (1.0 / (0.5 * radius)) + 0.4)
-    target = albedo * 0.25
-    target += _BRUISE * 0.6
+    target = albedo * 0.15
+    target += _BRUISE * 0.7
     target -= albedo
-    target *= a * (0.85 + 0.1 * coarse)
+    target *= a * (0.9 + 0.08 * coarse)
     albedo += target
     return albedo, a
 

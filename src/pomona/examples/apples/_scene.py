@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -37,7 +38,7 @@ def _texture(name: str, g: Grid, rng: np.random.Generator, coarse: F32, fine: F3
         value *= 0.08
         value += fine * 0.04
         value += 0.9
-        return _tint(_WOODS[int(u[1] * len(_WOODS))], z, 0.05) * value
+        return cast(F32, _tint(_WOODS[int(u[1] * len(_WOODS))], z, 0.05) * value)
     if name == "grass":
         value = fine * 0.22
         value += coarse * 0.08
@@ -60,7 +61,7 @@ def _texture(name: str, g: Grid, rng: np.random.Generator, coarse: F32, fine: F3
     value += fine * 0.04
     value += 0.9
     value *= gap.clip(0.55, 1.0)  # darker slits between the slats
-    return _tint(_PINE, z, 0.05) * value
+    return cast(F32, _tint(_PINE, z, 0.05) * value)
 
 
 def surface(
@@ -85,7 +86,7 @@ def surface(
 def blur(img: F32, sigma: float) -> F32:
     """Separable Gaussian blur over the last two axes; edges renormalised."""
     size = img.shape[-1]
-    r = min(max(1, math.ceil(2.0 * sigma)), size // 2)
+    r = min(max(1, math.ceil(1.5 * sigma)), size // 2)  # +-1.5 sigma, renormalised
     weights = [math.exp(-k * k / (2.0 * sigma * sigma)) for k in range(r + 1)]
     norm = np.full(size, weights[0], dtype=np.float32)
     for k in range(1, r + 1):

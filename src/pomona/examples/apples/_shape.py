@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -44,7 +45,7 @@ def _bump(x: F32, start: float, height: float) -> F32:
     t = np.maximum(x - start, 0.0)
     t *= t
     t *= height / (1.0 - start) ** 2
-    return t
+    return cast(F32, t)
 
 
 def make_apple(g: Grid, rng: np.random.Generator, variety: Variety) -> Apple:
@@ -121,7 +122,7 @@ def skin(apple: Apple, rng: np.random.Generator, variety: Variety, coarse: F32, 
     mottle += fine * rough
     mottle += 1.0
     albedo *= mottle
-    return albedo
+    return cast(F32, albedo)
 
 
 def shade(apple: Apple, albedo: F32, gloss: F32, light: tuple[float, float, float]) -> F32:
@@ -143,7 +144,7 @@ def shade(apple: Apple, albedo: F32, gloss: F32, light: tuple[float, float, floa
     spec *= gloss
     lit = albedo * amount
     lit += spec
-    return lit
+    return cast(F32, lit)
 
 
 def draw_stem(g: Grid, apple: Apple, rng: np.random.Generator, image: F32, alpha: F32) -> None:

@@ -46,7 +46,9 @@ def contact_sheet(
     for i, (image, label) in enumerate(zip(images, labels, strict=True)):
         x = pad + (i % cols) * (tw + pad)
         y = pad + (i // cols) * (th + caption + pad)
-        tile = Image.fromarray(np.asarray(image, dtype=np.uint8)).resize((tw, th), Image.NEAREST)
+        tile = Image.fromarray(np.asarray(image, dtype=np.uint8)).resize(
+            (tw, th), Image.Resampling.NEAREST
+        )
         sheet.paste(tile, (x, y))
         draw.text((x + tw // 2, y + th + 2), label, fill="black", font=font, anchor="ma")
     return sheet

@@ -22,7 +22,7 @@ class Grid:
     """Pixel-centre coordinates of a ``size`` x ``size`` image, in -1..1 (y points down)."""
 
     def __init__(self, size: int) -> None:
-        axis = (np.arange(size, dtype=np.float32) + 0.5) / size * 2.0 - 1.0
+        axis = ((np.arange(size) + 0.5) / size * 2.0 - 1.0).astype(np.float32)
         self.size = size
         self.x: F32 = np.ascontiguousarray(np.broadcast_to(axis[None, :], (size, size)))
         self.y: F32 = np.ascontiguousarray(np.broadcast_to(axis[:, None], (size, size)))
@@ -60,7 +60,8 @@ def _upsample(small: F32, out: int) -> F32:
     i0 %= cells
     i1 = (i0 + 1) % cells
     rows = small[i0] * (1 - t)[:, None] + small[i1] * t[:, None]
-    return (rows[:, i0] * (1 - t)[None, :] + rows[:, i1] * t[None, :]).astype(np.float32)
+    out = rows[:, i0] * (1 - t)[None, :] + rows[:, i1] * t[None, :]
+    return np.asarray(out, dtype=np.float32)
 
 
 @lru_cache(maxsize=8)

@@ -17,7 +17,7 @@ from pomona.server._responses import json_response
 from pomona.tracking.service import TrackingService
 from pomona.types import Metric, RunStatus
 
-__all__ = ["runs_router"]
+__all__ = ["experiments_router", "runs_router"]
 
 MAX_UPLOAD_BYTES = 5 * 1024**3
 
@@ -32,6 +32,7 @@ class CreateRun(_Body):
     experiment: str = "default"
     parent_run_id: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
+    params: dict[str, str] = Field(default_factory=dict)
     source: str | None = None
     git_commit: str | None = None
     git_dirty: bool | None = None
@@ -118,9 +119,10 @@ def runs_router(service: TrackingService) -> APIRouter:
         )
         return Response(status_code=204)
 
-    @router.post("/{run_id}/end")
+    @router.post("/{run_id}/end", status_code=204)
     def end_run(run_id: str, body: EndRun) -> Response:
-        return json_response(_codec.run_to_json(service.end_run(run_id, body.status)))
+        service.end_run(run_id, body.status)
+        return Response(status_code=204)
 
     @router.get("/{run_id}/metrics/{key:path}")
     def metric_history(
@@ -164,6 +166,16 @@ def runs_router(service: TrackingService) -> APIRouter:
                 "Content-Disposition": f'attachment; filename="{name}"',
             },
         )
+
+    return router
+
+
+def experiments_router(service: TrackingService) -> APIRouter:
+    router = APIRouter(prefix="/api/v1/experiments", tags=["runs"])
+
+    @router.get("")
+    def list_experiments() -> Response:
+        return json_response({"items": service.list_experiments()})
 
     return router
 

@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("deleted_ms", sa.BigInteger()),
         sa.PrimaryKeyConstraint("pk", name="pk_runs"),
         sa.UniqueConstraint("run_id", name="uq_runs_run_id"),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_runs_experiment_start_ms", "runs", ["experiment", "start_ms"])
     op.create_index("ix_runs_status_heartbeat_ms", "runs", ["status", "heartbeat_ms"])
