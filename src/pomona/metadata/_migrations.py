@@ -18,14 +18,23 @@ def _script():  # type: ignore[no-untyped-def]
 
 
 def head_revision() -> str:
-    """The newest schema revision this Pomona knows."""
-    head: str = _script().get_current_head()
-    return head
+    """The newest schema revisions this Pomona knows: one per domain branch, joined by '+'."""
+    return _join(_script().get_heads())
+
+
+def _join(revisions: object) -> str:
+    return "+".join(sorted(str(r) for r in revisions))  # type: ignore[attr-defined]
 
 
 def all_revisions() -> list[str]:
     """Every known revision, oldest first."""
     return [rev.revision for rev in reversed(list(_script().walk_revisions()))]
+
+
+def is_known(current: str) -> bool:
+    """Whether every revision in ``current`` (``a+b``) is one this Pomona knows."""
+    known = set(all_revisions())
+    return all(part in known for part in current.split("+"))
 
 
 def current_revision(conn: Connection) -> str | None:
@@ -34,8 +43,8 @@ def current_revision(conn: Connection) -> str | None:
         return None
     from alembic.runtime.migration import MigrationContext
 
-    rev: str | None = MigrationContext.configure(conn).get_current_revision()
-    return rev
+    heads = MigrationContext.configure(conn).get_current_heads()
+    return _join(heads) if heads else None
 
 
 def upgrade(conn: Connection, revision: str = "head") -> None:
@@ -46,4 +55,4 @@ def upgrade(conn: Connection, revision: str = "head") -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(_SCRIPTS))
     cfg.attributes["connection"] = conn
-    command.upgrade(cfg, revision)
+    command.upgrade(cfg, "heads" if revision == "head" else revision)

@@ -157,7 +157,7 @@ class MetadataStore(ABC):
                 f"The database at {self.safe_url} {what}: it is not a Pomona workspace.",
                 hint="Run 'pomona init' to create a workspace.",
             )
-        if current in _migrations.all_revisions():
+        if _migrations.is_known(current):
             raise SchemaOutdatedError(
                 f"The workspace database has schema {current}; this Pomona needs {head}.",
                 hint="Run 'pomona db upgrade' (it backs the database up first).",

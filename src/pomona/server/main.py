@@ -25,7 +25,13 @@ def is_loopback(host: str) -> bool:
 
 
 def serve(
-    ws: Workspace, *, host: str, port: int, token: str | None, log_level: str = "info"
+    ws: Workspace,
+    *,
+    host: str,
+    port: int,
+    token: str | None,
+    log_level: str = "info",
+    dashboard: bool = True,
 ) -> None:
     """Serve the workspace until interrupted.
 
@@ -41,5 +47,5 @@ def serve(
             f"Binding {host} exposes the server beyond this machine, and no token is set.",
             hint="Set POMONA_TOKEN (every write must then carry it), or bind 127.0.0.1.",
         )
-    app = create_app(ws, token=token)
+    app = create_app(ws, token=token, dashboard=dashboard)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)

@@ -75,9 +75,10 @@ def test_defect_area_separates_the_grades() -> None:
     _, metas = apples.generate_apples(300, seed=5)
     by_grade = {g: [m.defect_fraction for m in metas if m.grade == g] for g in apples.GRADES}
     assert max(by_grade["good"]) < 0.01
-    assert 0.003 < min(by_grade["ok"]) and max(by_grade["ok"]) < 0.2
+    assert min(by_grade["ok"]) > 0.003
+    assert max(by_grade["ok"]) < 0.2
     assert min(by_grade["bad"]) > 0.04
-    assert all(m.has_rot for m in metas if m.has_rot and m.grade == "bad")
+    assert any(m.has_rot for m in metas if m.grade == "bad")
     assert not any(m.has_rot for m in metas if m.grade != "bad")
 
 
@@ -197,15 +198,15 @@ def _colour_histograms(images: np.ndarray, bins: int = 8, margin: int = 12) -> n
 
 def test_grades_are_learnable_from_colour_histograms_and_drift_hurts() -> None:
     pytest.importorskip("sklearn")
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.ensemble import RandomForestClassifier
 
     images, metas = apples.generate_apples(1500, seed=7)
     x, y = _colour_histograms(images), np.array([m.grade for m in metas])
-    model = LogisticRegression(C=10, max_iter=3000).fit(x[:1050], y[:1050])
+    model = RandomForestClassifier(n_estimators=100, random_state=0).fit(x[:1050], y[:1050])
     accuracy = model.score(x[1050:], y[1050:])
     day2, day2_metas = apples.generate_apples(300, seed=8, conditions=apples.townsfolk_day2())
     drifted = model.score(_colour_histograms(day2), np.array([m.grade for m in day2_metas]))
 
     majority = Counter(y[1050:]).most_common(1)[0][1] / 450
-    assert accuracy > 0.75 > majority + 0.2  # measured: 0.86
-    assert drifted < accuracy - 0.15  # measured: ~0.45
+    assert accuracy > 0.75 > majority + 0.2  # measured: 0.84 (majority class: 0.52)
+    assert drifted < accuracy - 0.15  # measured: 0.45

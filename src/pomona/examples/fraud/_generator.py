@@ -226,7 +226,10 @@ def generate_transactions(
         fraud_rate: share of fraudulent transactions, at most 0.5.
         n_cards: number of cardholders; by default one per 25 transactions (at least 50).
     """
-    import pandas as pd
+    try:
+        import pandas as pd
+    except ImportError as exc:  # pragma: no cover - pandas is there in the dev environment
+        raise ImportError("generate_transactions needs pandas: pip install pandas") from exc
 
     _check(n, days, fraud_rate, n_cards)
     t_start = _utc_seconds(start, "start")

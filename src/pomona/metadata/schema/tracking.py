@@ -1,4 +1,4 @@
-"""Tables of the metadata database. Migrations in ``migrations/`` must build exactly these."""
+"""Tracking tables: runs, params, tags, metrics, latest metrics, run artifacts."""
 
 from __future__ import annotations
 
@@ -10,32 +10,22 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
 )
 
+from pomona.metadata.schema._meta import metadata
+
 __all__ = [
-    "blob_ref_columns",
     "idempotency_keys",
     "latest_metrics",
-    "metadata",
     "metrics",
     "params",
     "run_artifacts",
     "runs",
     "tags",
 ]
-
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
 
 # Times are integer milliseconds since the Unix epoch, UTC.
 runs = Table(
@@ -119,8 +109,3 @@ idempotency_keys = Table(
     Column("key", String(64), primary_key=True),
     Column("created_ms", BigInteger, nullable=False),
 )
-
-
-def blob_ref_columns() -> list[Column[str]]:
-    """Every column that holds an artifact digest (marked ``info={"blob_ref": True}``)."""
-    return [col for table in metadata.sorted_tables for col in table.c if col.info.get("blob_ref")]
