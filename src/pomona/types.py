@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -10,9 +11,11 @@ from typing import Generic, NewType, TypeVar
 
 __all__ = [
     "ArtifactInfo",
+    "DatasetRef",
     "Digest",
     "Metric",
     "MetricPoint",
+    "ModelVersionRef",
     "Page",
     "Run",
     "RunId",
@@ -39,6 +42,78 @@ class RunStatus(enum.StrEnum):
     @property
     def is_terminal(self) -> bool:
         return self is not RunStatus.RUNNING
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetRef:
+    """A dataset version, written ``apples:3``; ``version=None`` means the latest one."""
+
+    name: str
+    version: int | None = None
+
+    def __str__(self) -> str:
+        return self.name if self.version is None else f"{self.name}:{self.version}"
+
+
+_MODEL_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+_ALIAS_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersionRef:
+    """A model version: ``apples:3`` (a number), ``apples@champion`` (an alias) or ``apples``
+    (the latest version). ``apples@latest`` means the latest version too.
+
+    ``parse`` raises ``ValueError`` naming what is wrong; the registry turns it into an
+    ``InvalidInputError`` (this module imports only the standard library).
+    """
+
+    name: str
+    version: int | None = None
+    alias: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> ModelVersionRef:
+        """Read ``name``, ``name:N`` or ``name@alias``."""
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"A model reference must be a non-empty string, got {text!r}.")
+        text = text.strip()
+        if "@" in text:
+            name, _, alias = text.partition("@")
+            ref = cls(name, alias=None if alias == "latest" else alias)
+        elif ":" in text:
+            name, _, number = text.partition(":")
+            if not number.isdigit() or int(number) < 1:
+                raise ValueError(f"'{number}' in '{text}' is not a version number (1, 2, ...).")
+            ref = cls(name, version=int(number))
+        else:
+            ref = cls(text)
+        ref.check()
+        return ref
+
+    def check(self) -> None:
+        """Raise ``ValueError`` unless the name (and alias) are well formed."""
+        if not _MODEL_NAME_RE.match(self.name):
+            raise ValueError(
+                f"'{self.name}' is not a model name: use up to 128 letters, digits, "
+                "'_', '-' or '.', starting with a letter or digit."
+            )
+        if self.alias is not None and not _ALIAS_RE.match(self.alias):
+            raise ValueError(
+                f"'{self.alias}' is not an alias: use up to 64 letters, digits, '_' or '-', "
+                "starting with a letter."
+            )
+        if self.alias is not None and self.version is not None:
+            raise ValueError("A model reference names a version or an alias, not both.")
+
+    @property
+    def is_latest(self) -> bool:
+        return self.version is None and self.alias is None
+
+    def __str__(self) -> str:
+        if self.version is not None:
+            return f"{self.name}:{self.version}"
+        return self.name if self.alias is None else f"{self.name}@{self.alias}"
 
 
 @dataclass(frozen=True, slots=True)

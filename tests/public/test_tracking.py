@@ -172,6 +172,8 @@ def test_deleted_runs_leave_listings(ws: Workspace) -> None:
     assert [r.run_id for r in ws.runs.search_runs("name = 'gone'")] == []
     kept = ws.runs.search_runs("name = 'gone'", include_deleted=True)
     assert [r.deleted for r in kept] == [True]
+    ws.runs.restore_run(run.run_id)
+    assert [r.run_id for r in ws.runs.search_runs("name = 'gone'")] == [run.run_id]
 
 
 def test_module_level_shortcuts_use_the_default_workspace(tmp_path: Path) -> None:
@@ -187,3 +189,21 @@ def test_module_level_shortcuts_use_the_default_workspace(tmp_path: Path) -> Non
     with pytest.raises(InvalidInputError, match="No run is active"):
         pm.log_metric("m", 1.0)
     ws.close()
+
+
+def test_very_long_histories_are_sampled_by_seeks(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pomona.tracking import _queries
+
+    monkeypatch.setattr(_queries, "EXACT_BUCKETS_UP_TO", 1000)  # the server reads it too
+    with ws.start_run("longer") as run:
+        for step in range(0, 10_000, 2):
+            run.log_metric("loss", float(step), step=step)
+    sampled = ws.runs.get_metric_history(run.run_id, "loss", max_points=100)
+    steps = [p.step for p in sampled]
+    assert 90 <= len(sampled) <= 101
+    assert steps == sorted(set(steps))
+    assert steps[0] == 0
+    assert steps[-1] == 9998
+    assert all(p.value == p.step for p in sampled)

@@ -20,7 +20,7 @@ from pomona.cli._render import (
     table,
 )
 from pomona.cli._shared import JsonOption, RemoteWorkspaceOption, open_workspace
-from pomona.errors import ConfigError, InvalidInputError, RunNotFoundError
+from pomona.errors import InvalidInputError, RunNotFoundError
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -353,15 +353,8 @@ def delete(
 @runs_app.command("restore")
 def restore(run_ids: RunIds, workspace: RemoteWorkspaceOption = None) -> None:
     """Restore deleted runs (possible until 'pomona gc' has purged them)."""
-    from pomona.tracking.service import TrackingService
-
     console = out()
     with open_workspace(workspace) as ws:
-        if not isinstance(ws.runs, TrackingService):
-            raise ConfigError(
-                "'pomona runs restore' works on the workspace's own stores, not through a server.",
-                hint="Run it on the machine that holds the workspace.",
-            )
         runs = [find_run(ws.runs, r) for r in run_ids]
         for r in runs:
             ws.runs.restore_run(r.run_id)

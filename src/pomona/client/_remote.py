@@ -225,3 +225,6 @@ class RemoteTracking:
 
     def delete_run(self, run_id: str) -> None:
         self._request("DELETE", f"/runs/{quote(run_id)}")
+
+    def restore_run(self, run_id: str) -> None:
+        self._request("POST", f"/runs/{quote(run_id)}/restore")

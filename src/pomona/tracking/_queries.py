@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, select
+from sqlalchemy import Connection, Select, bindparam, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from pomona._utils.clock import from_ms
@@ -95,25 +95,35 @@ def apply_order(stmt: Select[Any], order_by: Sequence[str]) -> Select[Any]:
     return stmt.order_by(runs.c.start_ms.desc(), runs.c.pk.desc())
 
 
+EXACT_BUCKETS_UP_TO = 250_000
+"""Longer histories are sampled by index seeks instead of scanned (no min/max band)."""
+
+
 def metric_history(
     conn: Connection, run_pk: int, key: str, max_points: int | None
 ) -> list[MetricPoint]:
-    """A metric's values by step; above ``max_points`` values, bucketed in SQL (mean, min, max)."""
+    """A metric's values by step. Above ``max_points`` values: up to 250,000 values are
+    bucketed in SQL (mean, min, max per bucket); longer histories are sampled with one
+    index seek per bucket, so reading a 10,000,000-point metric costs ``max_points`` seeks.
+    """
     where = (metrics.c.run_pk == run_pk) & (metrics.c.key == key)
-    stats = conn.execute(
-        select(func.count(), func.min(metrics.c.step), func.max(metrics.c.step)).where(where)
+    ordered = (
+        select(metrics.c.step, metrics.c.value, metrics.c.ts_ms)
+        .where(where)
+        .order_by(metrics.c.step, metrics.c.ts_ms)
+    )
+    if max_points is None:
+        return _points(conn.execute(ordered))
+    head = conn.execute(ordered.limit(max_points + 1)).all()
+    if len(head) <= max_points:
+        return _points(head)
+    lo, hi = conn.execute(
+        select(func.min(metrics.c.step), func.max(metrics.c.step)).where(where)
     ).one()
-    count, lo, hi = stats
-    if not count:
-        return []
-    if max_points is None or count <= max_points:
-        rows = conn.execute(
-            select(metrics.c.step, metrics.c.value, metrics.c.ts_ms)
-            .where(where)
-            .order_by(metrics.c.step, metrics.c.ts_ms)
-        )
-        return [MetricPoint(s, math.nan if v is None else v, t) for s, v, t in rows]
     width = max(1, -(-(hi - lo + 1) // max_points))
+    bounded = select(metrics.c.step).where(where).limit(EXACT_BUCKETS_UP_TO + 1).subquery()
+    if conn.execute(select(func.count()).select_from(bounded)).scalar_one() > EXACT_BUCKETS_UP_TO:
+        return _sampled(conn, where, lo, hi, width)
     bucket = ((metrics.c.step - lo) // width).label("bucket")
     buckets = conn.execute(
         select(
@@ -131,3 +141,32 @@ def metric_history(
         MetricPoint(int(s), math.nan if v is None else float(v), int(t), lo_v, hi_v)
         for s, v, t, lo_v, hi_v in buckets
     ]
+
+
+def _points(rows: Any) -> list[MetricPoint]:
+    return [MetricPoint(s, math.nan if v is None else v, t) for s, v, t in rows]
+
+
+def _sampled(
+    conn: Connection, where: ColumnElement[bool], lo: int, hi: int, width: int
+) -> list[MetricPoint]:
+    """The first point at or after each bucket start, plus the last point."""
+    points: list[MetricPoint] = []
+    seek = (
+        select(metrics.c.step, metrics.c.value, metrics.c.ts_ms)
+        .where(where, metrics.c.step >= bindparam("start"))
+        .order_by(metrics.c.step)
+        .limit(1)
+    )
+    last_step = lo - 1
+    for start in range(lo, hi + 1, width):
+        row = conn.execute(seek, {"start": max(start, last_step + 1)}).first()
+        if row is None:
+            break
+        if row.step > last_step:
+            points.extend(_points([row]))
+            last_step = row.step
+    final = conn.execute(seek, {"start": hi}).first()
+    if final is not None and final.step > last_step:
+        points.extend(_points([final]))
+    return points

@@ -92,3 +92,7 @@ class TrackingAPI(Protocol):
     def delete_run(self, run_id: str) -> None:
         """Mark a run deleted (idempotent); ``pomona gc`` frees its storage."""
         ...
+
+    def restore_run(self, run_id: str) -> None:
+        """Undo ``delete_run`` (idempotent) until ``pomona gc`` purges the run."""
+        ...

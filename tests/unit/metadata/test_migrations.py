@@ -59,7 +59,8 @@ def test_a_database_from_a_newer_pomona_is_refused(tmp_path: Path) -> None:
     root, _ = init_workspace(tmp_path)
     with open_metadata_store(f"sqlite:///{root / '.pomona' / 'pomona.db'}") as store:
         with store.write() as conn:
-            conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+            conn.execute(text("DELETE FROM alembic_version"))
+            conn.execute(text("INSERT INTO alembic_version VALUES ('9999')"))
     with pytest.raises(ConfigError, match="newer Pomona"):
         pomona.connect(root)
 

@@ -47,6 +47,7 @@ runs = Table(
     Index(None, "experiment", "start_ms"),
     Index(None, "status", "heartbeat_ms"),
     Index(None, "parent_run_id"),
+    Index(None, "start_ms", "pk"),  # newest-first listings stop after one page
     sqlite_autoincrement=True,  # a purged run's pk is never handed to another run
 )
 

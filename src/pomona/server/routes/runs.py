@@ -100,6 +100,11 @@ def runs_router(service: TrackingService) -> APIRouter:
         service.delete_run(run_id)
         return Response(status_code=204)
 
+    @router.post("/{run_id}/restore", status_code=204)
+    def restore_run(run_id: str) -> Response:
+        service.restore_run(run_id)
+        return Response(status_code=204)
+
     @router.post("/{run_id}/batch", status_code=204)
     def log_batch(
         run_id: str,
