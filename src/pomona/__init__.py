@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "__version__",
     "active_run",
+    "autolog",
     "connect",
     "end_run",
     "log_artifact",
@@ -64,6 +65,11 @@ def workspace() -> Workspace:
 def start_run(name: str | None = None, **kwargs: Any) -> ActiveRun:
     """Start a run in the default workspace (see ``Workspace.start_run``)."""
     return workspace().start_run(name, **kwargs)
+
+
+def autolog(*, disable: bool = False, log_models: bool = True) -> None:
+    """Log every scikit-learn ``fit`` into the default workspace (see ``Workspace.autolog``)."""
+    workspace().autolog(disable=disable, log_models=log_models)
 
 
 def active_run() -> ActiveRun | None:

@@ -108,6 +108,18 @@ class Workspace:
             self._active.append(active)
         return active
 
+    def autolog(self, *, disable: bool = False, log_models: bool = True) -> None:
+        """Log every scikit-learn ``fit``: params, training score, the model (skops).
+
+        A fit outside a run gets a run of its own; ``disable=True`` restores ``fit``.
+        """
+        from pomona.client._autolog import disable_sklearn_autolog, enable_sklearn_autolog
+
+        if disable:
+            disable_sklearn_autolog()
+        else:
+            enable_sklearn_autolog(self, log_models=log_models)
+
     def active_run(self) -> ActiveRun | None:
         """The innermost run started and not yet ended."""
         with self._lock:
