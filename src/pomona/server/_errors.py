@@ -64,9 +64,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(
         exc.status_code, "http_error"
     )
-    return error_response(
-        exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {})
-    )
+    return error_response(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {}))
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
