@@ -197,7 +197,6 @@ def _colour_histograms(images: np.ndarray, bins: int = 8, margin: int = 12) -> n
 
 
 def test_grades_are_learnable_from_colour_histograms_and_drift_hurts() -> None:
-    pytest.importorskip("sklearn")
     from sklearn.ensemble import RandomForestClassifier
 
     images, metas = apples.generate_apples(1500, seed=7)
@@ -209,4 +208,4 @@ def test_grades_are_learnable_from_colour_histograms_and_drift_hurts() -> None:
 
     majority = Counter(y[1050:]).most_common(1)[0][1] / 450
     assert accuracy > 0.75 > majority + 0.2  # measured: 0.84 (majority class: 0.52)
-    assert drifted < accuracy - 0.15  # measured: 0.45
+    assert drifted < accuracy - 0.15  # measured: 0.48

@@ -3,12 +3,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from pomona.errors import InvalidInputError
 from pomona.examples.fraud import MERCHANT_CATEGORIES, generate_transactions
-
-pd = pytest.importorskip("pandas")
 
 COLUMNS = [
     "transaction_id", "timestamp", "card_id", "amount", "merchant_category", "country", "hour",
@@ -75,6 +74,13 @@ def test_strategy_switches_at_the_given_time() -> None:
     assert before["amount"].median() > 100 > 30 > after["amount"].median()
 
 
+def test_a_switch_outside_the_period_is_one_phase_and_empty_tables_work() -> None:
+    early = generate_transactions(2_000, seed=0, strategy="2025-06-01", fraud_rate=0.05)
+    phase2 = generate_transactions(2_000, seed=0, strategy="phase2", fraud_rate=0.05)
+    pd.testing.assert_frame_equal(early, phase2)
+    assert list(generate_transactions(0, seed=0).columns) == COLUMNS
+
+
 def _features(df: pd.DataFrame) -> np.ndarray:
     numeric = df[["amount", "hour", "distance_from_home_km", "card_present", "n_tx_last_24h"]]
     numeric = numeric.astype(float).assign(
@@ -85,7 +91,6 @@ def _features(df: pd.DataFrame) -> np.ndarray:
 
 
 def test_a_model_trained_on_phase1_misses_phase2() -> None:
-    pytest.importorskip("sklearn")
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
 

@@ -123,12 +123,12 @@ def _spots(
 
     Near a spot's edge its distance ``d`` from the centre satisfies
     ``r - d ~ (r**2 - d**2) / 2r`` and ``d**2 = 2 - 2 n.c``: the coverage is affine in
-    the normal, so all spots are one matrix product and a max.
+    the normal, so all spots are one product with the normals and a max.
     """
     r = np.asarray(radii, np.float32)[:, None]
     scale = 1.0 / (r * pixel)
     centres = _centres(rng, len(radii), 0.8) * scale
-    flat = centres @ apple.normals.reshape(3, -1)
+    flat = apple.facing(centres).reshape(len(radii), -1)
     flat += (r * r - 2.0) * (0.5 * scale) + 0.5
     a = clip01(flat.max(axis=0).reshape(apple.alpha.shape))
     albedo += (_SPOT - albedo) * (a * 0.92)

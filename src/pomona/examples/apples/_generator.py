@@ -11,11 +11,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pomona.errors import InvalidInputError
-from pomona.examples.apples._conditions import VARIETIES, PhotoConditions
-from pomona.examples.apples._defects import paint_defects, plan_defects
+from pomona.examples.apples._conditions import VARIETIES, PhotoConditions, Variety
+from pomona.examples.apples._defects import Defects, paint_defects, plan_defects
 from pomona.examples.apples._scene import expose, surface
-from pomona.examples.apples._shape import draw_stem, make_apple, shade, skin
-from pomona.examples.apples._textures import crop, grid, smooth_bank
+from pomona.examples.apples._shape import Apple, draw_stem, make_apple, shade, skin
+from pomona.examples.apples._textures import F32, crop, grid, smooth_bank
 
 __all__ = ["ApplePhotoMeta", "apple_rng", "generate_apple", "generate_apples"]
 
@@ -70,34 +70,46 @@ class _Choices:
         return out
 
 
+def _draw_apple(
+    rng: np.random.Generator, size: int, variety: Variety, grade: str
+) -> tuple[F32, Apple, Defects]:
+    """The lit apple (3 x h x w, in ``apple.box``), its geometry and its defects."""
+    g = grid(size)
+    coarse_bank, fine_bank = smooth_bank(size)
+    apple = make_apple(g, rng, variety)
+    shape = apple.alpha.shape
+    coarse, fine = crop(coarse_bank, shape, rng), crop(fine_bank, shape, rng)
+    albedo = skin(apple, rng, variety, coarse, fine)
+    plan = plan_defects(grade, rng)
+    noise = (crop(coarse_bank, shape, rng), crop(fine_bank, shape, rng))
+    defects = paint_defects(apple, albedo, variety.gloss, plan, rng, noise, g.pixel / apple.radius)
+    z = rng.normal(size=3).tolist()
+    light = [c + 0.08 * d for c, d in zip(_LIGHT, z, strict=True)]
+    norm = math.sqrt(sum(c * c for c in light))
+    lit = shade(
+        apple, defects.albedo, defects.gloss, (light[0] / norm, light[1] / norm, light[2] / norm)
+    )
+    return lit, apple, defects
+
+
 def _render(
     rng: np.random.Generator, size: int, cond: PhotoConditions, choices: _Choices
 ) -> tuple[NDArray[np.uint8], ApplePhotoMeta]:
+    """One photo: an apple on a surface, through the camera; ``rng`` is consumed."""
     grade, variety_name, surface_name = choices.draw(rng)
-    variety = VARIETIES[variety_name]
+    lit, apple, defects = _draw_apple(rng, size, VARIETIES[variety_name], grade)
     g = grid(size)
     coarse_bank, fine_bank = smooth_bank(size)
-    coarse, fine = crop(coarse_bank, size, rng), crop(fine_bank, size, rng)
-    apple = make_apple(g, rng, variety)
-    albedo = skin(apple, rng, variety, coarse, fine)
-    plan = plan_defects(grade, rng)
-    noise = (crop(coarse_bank, size, rng), crop(fine_bank, size, rng))
-    defects = paint_defects(apple, albedo, variety.gloss, plan, rng, noise, g.pixel / apple.radius)
-    z = rng.normal(size=5).tolist()
-    light = (_LIGHT[0] + 0.08 * z[0], _LIGHT[1] + 0.08 * z[1], _LIGHT[2] + 0.08 * z[2])
-    norm = math.sqrt(sum(c * c for c in light))
-    lx, ly, lz = (c / norm for c in light)
-    lit = shade(apple, defects.albedo, defects.gloss, (lx, ly, lz))
-    alpha = apple.alpha.copy()
-    draw_stem(g, apple, rng, lit, alpha)
-
-    ground = (crop(coarse_bank, size, rng), crop(fine_bank, size, rng))
+    ground = (crop(coarse_bank, (size, size), rng), crop(fine_bank, (size, size), rng))
     scene = surface(surface_name, g, rng, apple, ground)
-    lit -= scene
-    lit *= alpha
-    scene += lit
-    brightness = max(0.05, cond.brightness + cond.brightness_jitter * z[3])
-    sigma = max(0.0, cond.blur + cond.blur_jitter * z[4]) * size / 64.0
+    under = scene[:, apple.box[0], apple.box[1]]
+    lit -= under
+    lit *= apple.alpha
+    under += lit
+    draw_stem(g, apple, rng, scene)
+    z = rng.normal(size=2).tolist()
+    brightness = max(0.05, cond.brightness + cond.brightness_jitter * z[0])
+    sigma = max(0.0, cond.blur + cond.blur_jitter * z[1]) * size / 64.0
     sigma = sigma if sigma >= 0.3 else 0.0  # too little to see: skip the work
     image = expose(scene, g, rng, brightness=brightness, blur_sigma=sigma, noise_std=cond.noise)
 
@@ -106,7 +118,7 @@ def _render(
     fraction = int(np.count_nonzero(body & (defects.mask > 0.5))) / area
     meta = ApplePhotoMeta(
         grade=grade,
-        variety=variety.name,
+        variety=variety_name,
         background=surface_name,
         defect_fraction=round(fraction, 4),
         n_blemishes=defects.n_blemishes,

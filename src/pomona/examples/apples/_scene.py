@@ -19,12 +19,12 @@ _PINE = (0.80, 0.65, 0.43)
 
 
 def _tint(colour: tuple[float, float, float], z: list[float], spread: float) -> F32:
-    r, g, b = (c * (1.0 + spread * d) for c, d in zip(colour, z, strict=False))
+    r, g, b = (c * (1.0 + spread * d) for c, d in zip(colour, z, strict=True))
     return rgb(r, g, b)
 
 
 def _texture(name: str, g: Grid, rng: np.random.Generator, coarse: F32, fine: F32) -> F32:
-    """The brightness pattern (H x W) and colour (3 x 1 x 1) of a table, grass or a crate."""
+    """A table, grass or crate slats (3 x H x W): a tinted colour times a brightness pattern."""
     u = rng.random(4).tolist()
     z = rng.normal(size=3).tolist()
     angle = 0.6 * (u[0] - 0.5)
@@ -117,7 +117,7 @@ def expose(
 ) -> NDArray[np.uint8]:
     """The camera: exposure with uneven light, white balance, lens blur, sensor noise.
 
-    Returns the photo as H x W x 3 uint8.
+    ``scene`` (3 x H x W, 0..1) is overwritten; returns the photo, H x W x 3 uint8 (a view).
     """
     u = rng.random(1).tolist()
     z = rng.normal(size=3).tolist()
@@ -130,6 +130,6 @@ def expose(
     if blur_sigma > 0:
         scene = blur(scene, blur_sigma)
     if noise_std > 0:
-        scene += crop(noise_bank(g.size), g.size, rng) * noise_std
+        scene += crop(noise_bank(g.size), (g.size, g.size), rng) * noise_std
     scene.clip(0.0, 255.0, out=scene)
     return scene.astype(np.uint8).transpose(1, 2, 0)

@@ -33,6 +33,11 @@ class Grid:
         """The pixel index of a grid coordinate, clamped to the image."""
         return min(max(int((coord + 1.0) / self.pixel), 0), self.size)
 
+    def box(self, cx: float, cy: float, half_w: float, half_h: float) -> tuple[slice, slice]:
+        """Rows and columns of the pixels within ``half_w``, ``half_h`` of a centre."""
+        rows = slice(self.index(cy - half_h), self.index(cy + half_h) + 1)
+        return rows, slice(self.index(cx - half_w), self.index(cx + half_w) + 1)
+
 
 @lru_cache(maxsize=8)
 def grid(size: int) -> Grid:
@@ -91,10 +96,10 @@ def noise_bank(size: int) -> F32:
     return rng.standard_normal((3, 3 * size, 3 * size), dtype=np.float32)
 
 
-def crop(bank: F32, size: int, rng: np.random.Generator) -> F32:
-    """A random ``size`` x ``size`` window (a view) of a bank's last two axes."""
+def crop(bank: F32, shape: tuple[int, int], rng: np.random.Generator) -> F32:
+    """A random window (a view) of ``shape`` from a bank's last two axes."""
     u = rng.random(3).tolist()
-    limit = bank.shape[-1] - size + 1
-    oy, ox = int(u[0] * limit), int(u[1] * limit)
-    window = bank[..., oy : oy + size, ox : ox + size]
+    oy = int(u[0] * (bank.shape[-2] - shape[0] + 1))
+    ox = int(u[1] * (bank.shape[-1] - shape[1] + 1))
+    window = bank[..., oy : oy + shape[0], ox : ox + shape[1]]
     return window[..., ::-1, :] if u[2] < 0.5 else window

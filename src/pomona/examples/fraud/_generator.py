@@ -131,7 +131,8 @@ def _fraud(
 ) -> list[_Columns]:
     """Phase-1 incidents before ``switch`` and phase-2 incidents from it, at a constant rate."""
     end = start + days * _DAY
-    n2 = round(n_fraud * min(max((end - switch) / (end - start), 0.0), 1.0))
+    switch = min(max(switch, start), end)
+    n2 = round(n_fraud * (end - switch) / (end - start))
     out = []
     for phase, n_tx, lo, hi in (
         ("phase1", n_fraud - n2, start, switch),
@@ -148,6 +149,8 @@ def _fraud(
 
 def _recent(t: I64, card: I64) -> I64:
     """For each transaction, how many earlier ones its card made in the 24 hours before."""
+    if len(t) == 0:
+        return np.zeros(0, np.int64)
     rel = t - t.min()
     order = np.lexsort((rel, card))
     keys = card[order] * (int(rel.max()) + _DAY + 1) + rel[order]
