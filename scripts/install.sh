@@ -12,6 +12,7 @@ if [ "$profile" = "dev" ]; then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && id postgres >/dev/null 2>&1 \
     || apt_missing+=(postgresql)
   command -v chromium >/dev/null 2>&1 || apt_missing+=(chromium)
+  command -v redis-server >/dev/null 2>&1 || apt_missing+=(redis-server)
 fi
 if [ ${#apt_missing[@]} -gt 0 ]; then
   echo "Installing Debian packages: ${apt_missing[*]}"
@@ -27,7 +28,13 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
 extras="all"
-[ "$profile" = "dev" ] && extras="dev"
+if [ "$profile" = "dev" ]; then
+  extras="dev"
+  # The CPU build of PyTorch lies on this machine's disk; asking for it by version first
+  # keeps pip from resolving a multi-GB CUDA build for the torch extra.
+  .venv/bin/python -m pip install -q --disable-pip-version-check "torch==2.13.0" 2>&1 \
+    | grep -v '^WARNING: Location' || true
+fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[${extras}]" 2>&1 \
   | grep -v '^WARNING: Location' || true
 .venv/bin/python -c "import pomona" # fails loudly if the install did not take

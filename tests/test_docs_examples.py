@@ -11,7 +11,17 @@ from pathlib import Path
 import pytest
 
 DOCS = Path(__file__).parent.parent / "docs"
-PAGES = ["tracking.md"]
+PAGES = [
+    "tracking.md",
+    "data.md",
+    "data-quality.md",
+    "pipelines.md",
+    "registry.md",
+    "serving.md",
+    "features.md",
+    "training.md",
+    "monitoring.md",
+]
 
 
 def _first_python_block(page: Path) -> str:

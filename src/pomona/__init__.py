@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from pomona.client.workspace import Workspace
+    from pomona.pipelines.context import step_context
+    from pomona.pipelines.decorators import pipeline, step
     from pomona.tracking.run import ActiveRun
     from pomona.types import ArtifactInfo
 
@@ -33,8 +35,11 @@ __all__ = [
     "log_metrics",
     "log_param",
     "log_params",
+    "pipeline",
     "set_tag",
     "start_run",
+    "step",
+    "step_context",
     "workspace",
 ]
 
@@ -115,3 +120,22 @@ def log_artifact(local_path: str | Path, artifact_path: str | None = None) -> Ar
 def end_run(status: str = "finished") -> None:
     """End the innermost active run."""
     _require_run().end(status)
+
+
+_LAZY = {
+    "pipeline": "pomona.pipelines.decorators",
+    "step": "pomona.pipelines.decorators",
+    "step_context": "pomona.pipelines.context",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """``pm.step``, ``pm.pipeline``, ``pm.step_context``: imported on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pomona' has no attribute '{name}'")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

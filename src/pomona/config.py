@@ -29,8 +29,13 @@ __all__ = [
     "WORKSPACE_FILE",
     "ArtifactSettings",
     "Budgets",
+    "DatasetSettings",
     "Direction",
+    "FeatureSettings",
     "MetadataSettings",
+    "MonitorSettings",
+    "MonitoringSettings",
+    "PipelineSettings",
     "ProjectSettings",
     "ServerSettings",
     "SettingValue",
@@ -81,6 +86,16 @@ class TrackingSettings(_Section):
     )
 
 
+class DatasetSettings(_Section):
+    allowed_roots: list[Path] = Field(
+        default_factory=list,
+        description="Local folders datasets may be ingested from; empty means any folder.",
+    )
+    batch_size: int = Field(
+        512, ge=1, description="Image files per ingest batch (tables: 128 times as many rows)."
+    )
+
+
 class Direction(StrEnum):
     MAXIMIZE = "maximize"
     MINIMIZE = "minimize"
@@ -96,6 +111,79 @@ class TargetMetric(_Section):
 class Budgets(_Section):
     latency_p99_ms: float | None = Field(None, gt=0, description="Serving p99 latency budget.")
     model_size_mb: float | None = Field(None, gt=0, description="Largest model artifact.")
+
+
+class FeatureSettings(_Section):
+    online_url: str = Field(
+        "sqlite",
+        description="Online store: 'sqlite' (.pomona/online.db), sqlite:////path or redis://…",
+    )
+    memory_limit_mb: int = Field(1024, ge=64, description="DuckDB memory per offline query.")
+    batch_rows: int = Field(65_536, ge=1, description="Rows per ingest/materialise batch.")
+
+
+class PipelineSettings(_Section):
+    executor: str = Field(
+        "local", description="Where steps run: local, process, ray, or ray://host:10001."
+    )
+    ray_address: str | None = Field(
+        None, description="ray: the cluster's head (host:port, 'auto'); unset starts a local Ray."
+    )
+    process_workers: int | None = Field(
+        None, ge=1, description="process: worker processes at once (default: CPU count)."
+    )
+    heartbeat_interval_s: float = Field(5.0, gt=0, description="How often a run says alive.")
+    heartbeat_timeout_s: float = Field(
+        60.0, gt=0, description="A running pipeline run silent this long is marked dead."
+    )
+    scheduler_in_server: bool = Field(
+        False, description="'pomona server' also runs the pipeline scheduler."
+    )
+    scheduler_poll_s: float = Field(5.0, gt=0, description="How often the scheduler looks.")
+
+
+class MonitoringSettings(_Section):
+    runner_in_server: bool = Field(
+        True, description="'pomona server' also runs the due monitors in the background."
+    )
+    poll_s: float = Field(10.0, gt=0, description="How often the monitor runner looks.")
+    cache_dir: Path | None = Field(
+        None, description="Local copies of log files; empty means .pomona/cache/monitoring."
+    )
+    memory_limit_mb: int = Field(1024, ge=64, description="DuckDB memory per window query.")
+    smtp_password: SecretStr | None = Field(None, description="Password of email channels.")
+    dashboard_url: str | None = Field(None, description="Linked from notifications.")
+
+
+class MonitorSettings(_Section):
+    """One ``[[monitors]]`` entry of pomona.toml (see docs/monitoring.md)."""
+
+    deployment: str = Field(description="The deployment watched.")
+    name: str | None = Field(None, description="Monitor name; default: the deployment's.")
+    window: str = Field("1h", description="Window length, e.g. '15m', '1h', '1d'.")
+    every: str | None = Field(None, description="How often it runs; default: each window.")
+    lag: str = Field("5s", description="Wait this long after a window ends.")
+    drift: bool = Field(True, description="Judge drift against the reference.")
+    quality: bool = Field(True, description="Missing, out-of-range, out-of-schema inputs.")
+    performance: bool = Field(True, description="Estimated, and actual once labels arrive.")
+    reference: str = Field("training", description="'training' or 'window:<start_ms>'.")
+    categorical: list[str] = Field(default_factory=list, description="Categorical features.")
+    slices: list[str] = Field(default_factory=list, description="Features to slice by.")
+    min_accuracy: float | None = Field(None, description="Alert below this accuracy.")
+    max_error_rate: float | None = Field(0.05, description="Alert above this error rate.")
+    latency_p99_ms: float | None = Field(None, description="Alert above this p99 latency.")
+    retrain: bool = Field(True, description="Drift and accuracy alerts ask for a retraining.")
+    cooldown: str = Field("1h", description="At most one retraining per model this often.")
+    labels_within: str = Field("7d", description="Late labels update windows this recent.")
+    on_alert: str | None = Field(None, description="Pipeline (file.py:name) to retrain.")
+    webhooks: list[str] = Field(default_factory=list, description="Slack-compatible URLs.")
+    email_to: list[str] = Field(default_factory=list, description="Email recipients.")
+    smtp_host: str = Field("127.0.0.1", description="SMTP server of email notifications.")
+    smtp_port: int = Field(25, ge=1, le=65535, description="SMTP port.")
+    smtp_sender: str = Field("pomona@localhost", description="From address.")
+    smtp_starttls: bool = Field(False, description="Use STARTTLS.")
+    smtp_username: str | None = Field(None, description="SMTP login (password: monitoring).")
+    log: bool = Field(True, description="Also write notifications to the log.")
 
 
 class ProjectSettings(_Section):
@@ -118,6 +206,13 @@ class Settings(BaseSettings):
     artifacts: ArtifactSettings = Field(default_factory=ArtifactSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     tracking: TrackingSettings = Field(default_factory=TrackingSettings)
+    datasets: DatasetSettings = Field(default_factory=DatasetSettings)
+    pipelines: PipelineSettings = Field(default_factory=PipelineSettings)
+    features: FeatureSettings = Field(default_factory=FeatureSettings)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    monitors: list[MonitorSettings] = Field(
+        default_factory=list, description="Monitors declared as [[monitors]] in pomona.toml."
+    )
     project: ProjectSettings = Field(default_factory=ProjectSettings)
 
     @classmethod

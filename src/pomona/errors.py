@@ -15,6 +15,7 @@ __all__ = [
     "BackendUnavailableError",
     "ConfigError",
     "ConflictError",
+    "DatasetValidationError",
     "InvalidInputError",
     "NotFoundError",
     "PomonaError",
@@ -73,6 +74,26 @@ class InvalidInputError(PomonaError, ValueError):
     code = "invalid_input"
     http_status = 422
     exit_code = 2
+
+
+class DatasetValidationError(InvalidInputError):
+    """Blocking validation checks failed; ``report`` holds every check and quarantined record.
+
+    ``details["report"]`` carries the report as a dict, so it survives the REST API.
+    """
+
+    code = "dataset_invalid"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        details: dict[str, Any] | None = None,
+        report: Any = None,
+    ) -> None:
+        super().__init__(message, hint=hint, details=details)
+        self.report = report
 
 
 class UnauthorizedError(PomonaError):
@@ -155,6 +176,7 @@ _BY_CODE: dict[str, type[PomonaError]] = {
         PomonaError,
         ConfigError,
         InvalidInputError,
+        DatasetValidationError,
         UnauthorizedError,
         NotFoundError,
         AlreadyExistsError,

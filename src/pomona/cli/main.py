@@ -9,7 +9,19 @@ from typing import Annotated
 
 import typer
 
-from pomona.cli import _demo, _runs, _server, _workspace
+from pomona.cli import (
+    _data,
+    _demo,
+    _deploy,
+    _pipelines,
+    _runs,
+    _server,
+    _training,
+    _workspace,
+)
+from pomona.cli._features import features_app
+from pomona.cli._models import models_app
+from pomona.cli._monitoring import alerts_app, monitors_app
 from pomona.cli._render import err_console
 from pomona.cli._shared import state
 from pomona.errors import PomonaError
@@ -28,8 +40,19 @@ app.add_typer(_workspace.config_app, name="config", rich_help_panel="Workspace")
 app.add_typer(_workspace.db_app, name="db", rich_help_panel="Workspace")
 app.command("gc", rich_help_panel="Workspace")(_workspace.gc)
 app.add_typer(_runs.runs_app, name="runs", rich_help_panel="Tracking")
+app.add_typer(_data.data_app, name="data", rich_help_panel="Data")
+app.add_typer(features_app, name="features", rich_help_panel="Data")
+app.command("run", rich_help_panel="Pipelines")(_pipelines.run)
+app.add_typer(_pipelines.pipelines_app, name="pipelines", rich_help_panel="Pipelines")
+app.command("scheduler", rich_help_panel="Pipelines")(_pipelines.scheduler)
 app.command("server", rich_help_panel="Serving")(_server.server)
+app.add_typer(_deploy.deploy_app, name="deploy", rich_help_panel="Serving")
+app.command("predict-batch", rich_help_panel="Serving")(_deploy.predict_batch)
 app.add_typer(_demo.demo_app, name="demo", rich_help_panel="Getting started")
+app.add_typer(models_app, name="models", rich_help_panel="Models")
+app.add_typer(_training.studies_app, name="studies", rich_help_panel="Models")
+app.add_typer(monitors_app, name="monitors", rich_help_panel="Monitoring")
+app.add_typer(alerts_app, name="alerts", rich_help_panel="Monitoring")
 
 
 def _show_version(value: bool) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from pomona.client._pipelines import embedded_pipelines, remote_pipelines
 from pomona.client._stores import (
     build_artifact_store,
     build_metadata_store,
@@ -15,6 +16,12 @@ from pomona.client.workspace import Workspace
 from pomona.config import Settings, find_workspace_root, load_settings
 from pomona.errors import ConfigError
 from pomona.tracking.service import TrackingService
+
+if TYPE_CHECKING:
+    from pomona.artifacts import ArtifactStore
+    from pomona.datasets.service import DatasetService
+    from pomona.metadata import MetadataStore
+    from pomona.registry.service import RegistryService
 
 __all__ = ["GcResult", "UpgradeResult", "connect", "gc", "init_workspace", "upgrade_database"]
 
@@ -59,28 +66,95 @@ def _connect_embedded(settings: Settings) -> Workspace:
     metadata.check_schema()
     artifacts = build_artifact_store(settings)
     service = TrackingService(metadata, artifacts)
+    datasets = _datasets_service(settings, metadata, artifacts)
+    models = _registry_service(metadata, artifacts)
     service.mark_dead_runs(settings.tracking.heartbeat_timeout_s)
 
+    from pomona.client._features import embedded_features
+
+    features = embedded_features(settings, metadata, artifacts)
+
     def close() -> None:
+        features.close()
         artifacts.close()
         metadata.close()
 
-    return Workspace(
+    ws = Workspace(
         service,
         settings,
         remote=False,
         closer=close,
         metadata_store=metadata,
         artifact_store=artifacts,
+        datasets=datasets,
+        models=models,
     )
+    ws.pipelines = embedded_pipelines(settings, metadata, artifacts, ws)
+    ws.features = features
+    from pomona.client._serving import embedded_deployments
+
+    ws.deployments = embedded_deployments(ws, metadata, artifacts, _os_user())
+    from pomona.client._monitoring import declare_monitors, embedded_monitoring
+
+    ws.monitors, ws.alerts = embedded_monitoring(ws, settings, metadata, artifacts)
+    declare_monitors(ws)
+    ws.pipelines.mark_dead_runs()
+    return ws
+
+
+def _datasets_service(
+    settings: Settings, metadata: MetadataStore, artifacts: ArtifactStore
+) -> DatasetService:
+    from pomona.datasets.service import DatasetService
+
+    d = settings.datasets
+    return DatasetService(
+        metadata, artifacts, allowed_roots=d.allowed_roots, batch_size=d.batch_size
+    )
+
+
+def _registry_service(metadata: MetadataStore, artifacts: ArtifactStore) -> RegistryService:
+    from pomona.registry.service import RegistryService
+
+    return RegistryService(metadata, artifacts, default_actor=_os_user())
+
+
+def _os_user() -> str:
+    """Who acts in the registry by default: the OS user."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
 
 
 def _connect_remote(settings: Settings) -> Workspace:
     from pomona.client._remote import RemoteTracking
+    from pomona.client._remote_datasets import RemoteDatasets
+    from pomona.client._remote_registry import RemoteRegistry
 
     token = settings.token.get_secret_value() if settings.token else None
     remote = RemoteTracking(str(settings.uri), token=token)
-    return Workspace(remote, settings, remote=True, closer=remote.close)
+    ws = Workspace(
+        remote,
+        settings,
+        remote=True,
+        closer=remote.close,
+        datasets=RemoteDatasets(remote),
+        models=RemoteRegistry(remote, default_actor=_os_user()),
+    )
+    ws.pipelines = remote_pipelines(settings, remote, ws)
+    from pomona.client._remote_features import RemoteFeatures
+
+    ws.features = RemoteFeatures(remote)
+    from pomona.client._remote_serving import RemoteDeployments
+
+    ws.deployments = RemoteDeployments(remote, default_actor=_os_user())
+    from pomona.client._remote_monitoring import RemoteAlerts, RemoteMonitors
+
+    ws.monitors, ws.alerts = RemoteMonitors(remote), RemoteAlerts(remote)
+    return ws
 
 
 def init_workspace(home: Path | str = ".", **overrides: Any) -> tuple[Path, bool]:

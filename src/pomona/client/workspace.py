@@ -7,10 +7,11 @@ import threading
 import uuid
 import weakref
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pomona._utils.git import source_info
 from pomona.artifacts import ArtifactStore
+from pomona.client.training import TrainingMixin
 from pomona.config import Settings
 from pomona.metadata import MetadataStore
 from pomona.tracking._logger import LoggerSettings, RunLogger
@@ -18,16 +19,39 @@ from pomona.tracking.base import TrackingAPI
 from pomona.tracking.run import ActiveRun
 from pomona.types import RunStatus
 
+if TYPE_CHECKING:
+    from pomona.datasets.base import DatasetsAPI
+    from pomona.features.base import FeaturesAPI
+    from pomona.monitoring.base import AlertsAPI, MonitorsAPI
+    from pomona.pipelines.records import Event
+    from pomona.pipelines.service import PipelineService
+    from pomona.registry.base import ModelRegistry
+    from pomona.serving.base import DeploymentsAPI
+
 __all__ = ["Workspace"]
 
 
-class Workspace:
+class Workspace(TrainingMixin):
     """Services of one workspace, embedded (in-process) or remote (over HTTP).
 
     Attributes:
         runs: the tracking service (search, history, artifacts).
+        datasets: the datasets service (ingest, validate, prepare, split, label).
+        models: the model registry (register, load, aliases, export).
+        pipelines: pipelines (run, runs, lineage, schedules, events).
         settings: the effective settings.
     """
+
+    pipelines: PipelineService
+    """Set by ``connect`` (it needs the workspace for ``step_context().workspace``)."""
+    features: FeaturesAPI
+    """The feature store; set by ``connect``."""
+    deployments: DeploymentsAPI
+    """Deployments, rollouts, predictions and feedback; set by ``connect``."""
+    monitors: MonitorsAPI
+    """Monitors of deployments: windows, drift, quality, performance, reports."""
+    alerts: AlertsAPI
+    """Alerts of the monitors: list, acknowledge, silence."""
 
     def __init__(
         self,
@@ -38,8 +62,14 @@ class Workspace:
         closer: Callable[[], None] | None = None,
         metadata_store: MetadataStore | None = None,
         artifact_store: ArtifactStore | None = None,
+        datasets: DatasetsAPI | None = None,
+        models: ModelRegistry | None = None,
     ) -> None:
         self.runs = runs
+        if datasets is not None:
+            self.datasets: DatasetsAPI = datasets
+        if models is not None:
+            self.models: ModelRegistry = models
         self.metadata_store = metadata_store
         self.artifact_store = artifact_store
         self.settings = settings
@@ -59,6 +89,7 @@ class Workspace:
         self._active: list[ActiveRun] = []
         self._lock = threading.Lock()
         self._closed = False
+        self._init_training()
         atexit.register(_close_at_exit, weakref.ref(self))
 
     def __repr__(self) -> str:
@@ -139,6 +170,10 @@ class Workspace:
         """Wait until every queued metric is written."""
         self._logger.flush()
 
+    def emit_event(self, type: str, payload: Mapping[str, Any] | None = None) -> Event:
+        """Record an event (``dataset.version_created``, ``alert.fired`` …) for triggers."""
+        return self.pipelines.emit_event(type, payload)
+
     def close(self) -> None:
         """End runs left open (as finished), write queued metrics, release connections."""
         if self._closed:
@@ -146,6 +181,15 @@ class Workspace:
         self._closed = True
         for run in list(reversed(self._active)):
             run.end(RunStatus.FINISHED)
+        pipelines = self.__dict__.get("pipelines")
+        if pipelines is not None:
+            pipelines.close()
+        deployments = self.__dict__.get("deployments")
+        if deployments is not None and hasattr(deployments, "close"):
+            deployments.close()
+        monitors = self.__dict__.get("monitors")
+        if monitors is not None and hasattr(monitors, "close"):
+            monitors.close()
         self._logger.close()
         if self._closer is not None:
             self._closer()

@@ -6,11 +6,19 @@ from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import RedirectResponse, Response
 
 from pomona.client.workspace import Workspace
+from pomona.dashboard._app import app_pages
 from pomona.dashboard._assets import assets_router
 from pomona.dashboard._compare import compare_page
+from pomona.dashboard._datasets import datasets_pages
+from pomona.dashboard._deployments import deployments_pages
 from pomona.dashboard._detail import run_page
+from pomona.dashboard._features import features_pages
+from pomona.dashboard._models import models_pages
+from pomona.dashboard._monitoring import monitoring_pages
+from pomona.dashboard._pipelines import pipelines_pages
 from pomona.dashboard._render import error_page
 from pomona.dashboard._runs import runs_page
+from pomona.dashboard._studies import training_pages
 from pomona.errors import PomonaError
 
 __all__ = ["mount_dashboard"]
@@ -50,4 +58,12 @@ def mount_dashboard(app: FastAPI, ws: Workspace) -> None:
             return error_page(exc)
 
     app.include_router(router)
+    app.include_router(datasets_pages(ws))
+    app.include_router(features_pages(ws))
+    app.include_router(pipelines_pages(ws))
+    app.include_router(models_pages(ws))
+    app.include_router(training_pages(ws))
+    app.include_router(deployments_pages(ws))
+    app.include_router(monitoring_pages(ws))
+    app.include_router(app_pages())
     app.include_router(assets_router())

@@ -28,7 +28,18 @@ class NavItem:
 
 
 # Datasets, Models, Deployments and Monitoring join here when their pages exist.
-NAV: tuple[NavItem, ...] = (NavItem("runs", "Runs", "/runs"),)
+NAV: tuple[NavItem, ...] = (
+    NavItem("runs", "Runs", "/runs"),
+    NavItem("datasets", "Datasets", "/datasets"),
+    NavItem("features", "Features", "/features"),
+    NavItem("pipelines", "Pipelines", "/pipelines"),
+    NavItem("models", "Models", "/models"),
+    NavItem("studies", "Studies", "/studies"),
+    NavItem("evaluations", "Evaluations", "/evaluations"),
+    NavItem("deployments", "Deployments", "/deployments"),
+    NavItem("monitors", "Monitors", "/monitors"),
+    NavItem("alerts", "Alerts", "/alerts"),
+)
 
 
 @cache

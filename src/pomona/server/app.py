@@ -15,8 +15,15 @@ from pomona.client.workspace import Workspace
 from pomona.errors import ConfigError, PomonaError
 from pomona.server._errors import install_error_handlers
 from pomona.server._observability import ServerMetrics, install_middleware
+from pomona.server.routes.datasets import datasets_router
+from pomona.server.routes.features import features_router
 from pomona.server.routes.health import health_router
+from pomona.server.routes.models import models_router
+from pomona.server.routes.monitoring import monitoring_router
+from pomona.server.routes.pipelines import pipelines_router
 from pomona.server.routes.runs import experiments_router, runs_router
+from pomona.server.routes.serving import serving_router
+from pomona.server.routes.training import training_router
 from pomona.tracking.service import TrackingService
 
 __all__ = ["create_app"]
@@ -59,6 +66,13 @@ def create_app(ws: Workspace, *, token: str | None = None, dashboard: bool = Tru
     install_middleware(app, metrics, token)
     app.include_router(runs_router(service))
     app.include_router(experiments_router(service))
+    app.include_router(datasets_router(ws))
+    app.include_router(features_router(ws))
+    app.include_router(models_router(ws))
+    app.include_router(pipelines_router(ws))
+    app.include_router(training_router(ws))
+    app.include_router(serving_router(ws))
+    app.include_router(monitoring_router(ws))
     app.include_router(health_router(ws.metadata_store, ws.artifact_store, metrics))
     if dashboard:
         from pomona.dashboard import mount_dashboard

@@ -1,0 +1,194 @@
+"""Ingesting image files: hash and store them batch by batch, validate, index, profile.
+
+Files are hashed in a thread pool; a file whose digest some version already refers to is
+not stored again. Validation streams over the same files; failing ones are quarantined:
+their blobs are stored and listed with the reasons, and left out of the clean index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from pomona.artifacts.base import ArtifactStore
+from pomona.datasets import _quality
+from pomona.datasets._labels import count_labels
+from pomona.datasets._manifest import (
+    IMAGE_PROPERTIES,
+    REASONS,
+    Ingested,
+    Manifest,
+    write_index,
+)
+from pomona.datasets._sources import FileSource, SourceFile
+from pomona.errors import InvalidInputError
+
+__all__ = [
+    "Labeler",
+    "build_image_version",
+    "ingest_images",
+    "property_columns",
+    "row_properties",
+]
+
+Labeler = Callable[[str], "str | None"]
+_WORKERS = 32  # storing a blob waits on fsync: I/O bound, so many threads
+
+
+def _hash(path: Path, record_id: str) -> tuple[str, int]:
+    try:
+        with path.open("rb") as fh:
+            digest = hashlib.file_digest(fh, "sha256")
+            return "sha256:" + digest.hexdigest(), fh.tell()
+    except OSError as exc:
+        raise InvalidInputError(
+            f"Cannot read '{record_id}': {exc.strerror or exc}.",
+            hint="Check the file's permissions, or remove it from the source.",
+            details={"field": "source", "file": record_id},
+        ) from exc
+
+
+class _Store:
+    """Stores files not already referred to by a version, once each."""
+
+    def __init__(self, blobs: ArtifactStore, known: Callable[[list[str]], set[str]]) -> None:
+        self.blobs = blobs
+        self.known = known
+        self.stored: set[str] = set()
+
+    def put(self, items: Sequence[tuple[Path, str, str]], pool: ThreadPoolExecutor) -> None:
+        """``items``: (path, record id, digest) of one batch."""
+        fresh = [it for it in items if it[2] not in self.stored]
+        skip = self.known([d for _, _, d in fresh])
+        todo: dict[str, tuple[Path, str]] = {}
+        for path, record_id, digest in fresh:
+            if digest not in skip:
+                todo.setdefault(digest, (path, record_id))
+        pending = list(todo.items())
+        stored = pool.map(self.blobs.put_file, [path for _, (path, _) in pending])
+        for (expected, (_, record_id)), (digest, _) in zip(pending, stored, strict=True):
+            if digest != expected:
+                raise InvalidInputError(
+                    f"'{record_id}' changed while it was being ingested.",
+                    hint="Ingest again once the source stops changing.",
+                    details={"field": "source", "file": record_id},
+                )
+        self.stored.update(d for _, _, d in fresh)
+
+
+def ingest_images(
+    source: FileSource,
+    *,
+    blobs: ArtifactStore,
+    known: Callable[[list[str]], set[str]],
+    labeler: Labeler,
+    suite: Any,
+    batch_size: int,
+) -> Ingested:
+    """Store, validate and index every image file of ``source``."""
+    rows: list[dict[str, Any]] = []
+    store = _Store(blobs, known)
+
+    def records(pool: ThreadPoolExecutor) -> Iterator[tuple[str, Path]]:
+        files = source.files
+        for start in range(0, len(files), batch_size):
+            batch: list[SourceFile] = files[start : start + batch_size]
+            paths = list(pool.map(_local_path(source), batch))
+            hashed = list(pool.map(_hash, paths, [f.record_id for f in batch]))
+            store.put(
+                [(p, f.record_id, d) for p, f, (d, _) in zip(paths, batch, hashed, strict=True)],
+                pool,
+            )
+            for item, path, (digest, size) in zip(batch, paths, hashed, strict=True):
+                label = labeler(item.record_id)
+                rows.append({"record_id": item.record_id, "digest": digest, "size": size})
+                rows[-1]["label"] = label
+                yield item.record_id, path
+
+    with ThreadPoolExecutor(_WORKERS, thread_name_prefix="pomona-ingest") as pool:
+        validation = _quality.validate_images(records(pool), suite)
+    properties = validation.properties
+    for row in rows:
+        row.update(property_columns(properties.get(row["record_id"])))
+    return build_image_version(blobs, rows, validation.report, _quality.suite_yaml(suite))
+
+
+def _local_path(source: FileSource) -> Callable[[SourceFile], Path]:
+    def fetch(item: SourceFile) -> Path:
+        return source.download(item) if source.remote else Path(item.location)
+
+    return fetch
+
+
+def property_columns(props: Any) -> dict[str, Any]:
+    """The index columns of what validation measured on a file (all ``None`` if undecodable)."""
+    if props is None:
+        return dict.fromkeys(IMAGE_PROPERTIES)
+    red, green, blue = (float(v) for v in props.mean_rgb)
+    return {
+        "width": int(props.width),
+        "height": int(props.height),
+        "format": str(props.format),
+        "mode": str(props.mode),
+        "brightness": float(props.brightness),
+        "contrast": float(props.contrast),
+        "blur": float(props.blur),
+        "mean_r": red,
+        "mean_g": green,
+        "mean_b": blue,
+        "phash": str(props.phash),
+    }
+
+
+def row_properties(row: Mapping[str, Any]) -> Any:
+    """``ImageProperties`` rebuilt from a record index row (``None`` if undecodable)."""
+    from pomona.datasets.checks import ImageProperties
+
+    if row.get("width") is None:
+        return None
+    data = {k: row[k] for k in IMAGE_PROPERTIES if k not in ("mean_r", "mean_g", "mean_b")}
+    data["mean_rgb"] = [row["mean_r"], row["mean_g"], row["mean_b"]]
+    data["n_bytes"] = row["size"]
+    data["sha256"] = str(row["digest"]).removeprefix("sha256:")
+    return ImageProperties.from_dict(data)
+
+
+def build_image_version(
+    blobs: ArtifactStore,
+    rows: Sequence[Mapping[str, Any]],
+    report: Any,
+    suite_yaml: str | None,
+) -> Ingested:
+    """Index, profile and summarise image records (``rows`` as in a record index)."""
+    quarantined: Mapping[str, list[str]] = report.quarantined
+    clean = [dict(r) for r in rows if r["record_id"] not in quarantined]
+    held = [
+        {**r, REASONS: json.dumps(list(quarantined[r["record_id"]]))}
+        for r in rows
+        if r["record_id"] in quarantined
+    ]
+    index = write_index(blobs, clean)
+    qindex = write_index(blobs, held, with_reasons=True) if held else None
+    manifest = Manifest(kind="images", records=(index,), quarantine=(qindex,) if qindex else ())
+    profile = _quality.profile_images(
+        {r["record_id"]: row_properties(r) for r in clean if r.get("width") is not None},
+        {r["record_id"]: r["label"] for r in clean},
+    )
+    files = {r["digest"]: int(r["size"]) for r in rows}
+    formats = sorted({str(r["format"]) for r in clean if r.get("format")})
+    labelled = any(r["label"] is not None for r in rows)
+    return Ingested(
+        manifest=manifest,
+        report=report,
+        profile=profile,
+        label_counts=count_labels(r["label"] for r in clean),
+        schema={"type": "images", "formats": formats, "labelled": labelled},
+        content=dict(Counter(r["digest"] for r in rows)),
+        suite_yaml=suite_yaml,
+        blobs={**files, **{p.digest: p.size for p in manifest.blobs()}},
+    )

@@ -1,0 +1,257 @@
+"""Sources a dataset is read from: local folders and files, ``s3://`` prefixes, SQL queries.
+
+A source lists its files (sorted, so ingests are reproducible) and fetches each one to a
+local path; it never reads a whole dataset into memory.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pomona.errors import InvalidInputError
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "TABLE_EXTENSIONS",
+    "FileSource",
+    "SourceFile",
+    "SqlSource",
+    "check_allowed",
+    "open_source",
+]
+
+IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
+TABLE_EXTENSIONS = frozenset({".csv", ".parquet", ".pq"})
+_SQL_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mssql", "oracle", "duckdb")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """One file of a source: its record id (relative path, ``/``) and where it lives."""
+
+    record_id: str
+    location: str
+
+
+@dataclass
+class FileSource:
+    """Files under a local folder or an object-storage prefix (or a single file)."""
+
+    description: str
+    files: list[SourceFile]
+    kind: str
+    filesystem: Any = None
+    """An fsspec filesystem for remote files; ``None`` for local ones."""
+    _tmp: tempfile.TemporaryDirectory[str] | None = field(default=None, repr=False)
+
+    @contextmanager
+    def local(self, item: SourceFile) -> Iterator[Path]:
+        """A local path holding the file (downloaded first when remote)."""
+        if self.filesystem is None:
+            yield Path(item.location)
+            return
+        path = self.download(item)
+        try:
+            yield path
+        finally:
+            path.unlink(missing_ok=True)
+
+    def download(self, item: SourceFile) -> Path:
+        """Copy a remote file to a temporary folder that lives until ``close``."""
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="pomona-source-")
+        dest = Path(self._tmp.name) / item.record_id
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.filesystem.get_file(item.location, str(dest))
+        except (OSError, ValueError) as exc:
+            raise InvalidInputError(
+                f"Cannot read '{item.location}' from {self.description}: {exc}.",
+                details={"field": "source", "file": item.record_id},
+            ) from exc
+        return dest
+
+    @property
+    def remote(self) -> bool:
+        return self.filesystem is not None
+
+    def close(self) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+
+@dataclass(frozen=True)
+class SqlSource:
+    """A query on a SQLAlchemy URL; ``description`` hides the password."""
+
+    url: str
+    query: str
+    description: str
+    kind: str = "table"
+
+    def close(self) -> None:
+        """Nothing to release: connections are opened per read."""
+
+
+def is_sql_url(source: str) -> bool:
+    scheme = source.split("://", 1)[0].split("+", 1)[0] if "://" in source else ""
+    return scheme in _SQL_SCHEMES
+
+
+def check_allowed(path: Path, allowed_roots: Sequence[Path]) -> Path:
+    """The resolved ``path``, if it lies under one of ``allowed_roots`` (any when empty)."""
+    resolved = path.expanduser().resolve()
+    if not allowed_roots:
+        return resolved
+    for root in allowed_roots:
+        if resolved.is_relative_to(Path(root).expanduser().resolve()):
+            return resolved
+    roots = ", ".join(str(r) for r in allowed_roots)
+    raise InvalidInputError(
+        f"'{path}' is outside the folders datasets may be read from ({roots}).",
+        hint="Move the data under one of them, or add its folder to datasets.allowed_roots.",
+        details={"field": "source", "path": str(path)},
+    )
+
+
+def open_source(
+    source: str | Path,
+    *,
+    query: str | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+    allowed_roots: Sequence[Path] = (),
+) -> FileSource | SqlSource:
+    """Resolve ``source`` (a folder, file, ``s3://`` prefix or SQLAlchemy URL).
+
+    Raises:
+        InvalidInputError: missing, empty or disallowed source, or a query without a URL.
+    """
+    text = str(source)
+    if is_sql_url(text):
+        return _sql_source(text, query, allowed_roots)
+    if query is not None:
+        raise InvalidInputError(
+            f"A query needs a database URL as the source, not '{text}'.",
+            hint="Pass e.g. source='postgresql://user@host/db' with query='SELECT …'.",
+            details={"field": "query"},
+        )
+    if "://" in text and not text.startswith("file://"):
+        return _remote_source(text, dict(storage_options or {}))
+    path = Path(text.removeprefix("file://"))
+    return _local_source(check_allowed(path, allowed_roots), text, allowed_roots)
+
+
+def _sql_source(url: str, query: str | None, allowed_roots: Sequence[Path]) -> SqlSource:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    if not query or not query.strip():
+        raise InvalidInputError(
+            f"A database source needs a query (source: {url.split('://')[0]}://…).",
+            hint="Pass query='SELECT …' (CLI: --query).",
+            details={"field": "query"},
+        )
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise InvalidInputError(f"'{url}' is not a database URL: {exc}.") from exc
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        db = check_allowed(Path(parsed.database), allowed_roots)
+        if not db.is_file():
+            raise InvalidInputError(
+                f"The SQLite database '{parsed.database}' does not exist.",
+                details={"field": "source"},
+            )
+    safe = parsed.render_as_string(hide_password=True)
+    return SqlSource(url=url, query=query, description=f"{safe} ({query.strip()[:200]})")
+
+
+def _kind(names: list[str], where: str) -> str:
+    suffixes = {Path(n).suffix.lower() for n in names}
+    if suffixes & IMAGE_EXTENSIONS:
+        return "images"
+    if suffixes & TABLE_EXTENSIONS:
+        return "table"
+    raise InvalidInputError(
+        f"{where} holds no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) "
+        f"and no tables ({', '.join(sorted(TABLE_EXTENSIONS))}).",
+        hint="Point the source at the folder or file holding the data.",
+        details={"field": "source"},
+    )
+
+
+def _select(kind: str, pairs: list[tuple[str, str]]) -> list[SourceFile]:
+    wanted = IMAGE_EXTENSIONS if kind == "images" else TABLE_EXTENSIONS
+    chosen = [SourceFile(rel, loc) for rel, loc in pairs if Path(rel).suffix.lower() in wanted]
+    return sorted(chosen, key=lambda f: f.record_id)
+
+
+def _local_source(path: Path, text: str, allowed_roots: Sequence[Path]) -> FileSource:
+    if not path.exists():
+        raise InvalidInputError(
+            f"The source '{text}' does not exist.",
+            hint="Check the path (relative paths start at the current folder).",
+            details={"field": "source", "path": text},
+        )
+    if path.is_file():
+        pairs = [(path.name, str(path))]
+    else:
+        pairs = []
+        for folder, dirs, names in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in names:
+                if name.startswith("."):
+                    continue
+                full = Path(folder) / name
+                if allowed_roots and full.is_symlink():
+                    check_allowed(full, allowed_roots)
+                pairs.append((full.relative_to(path).as_posix(), str(full)))
+    if not pairs:
+        raise InvalidInputError(
+            f"The source '{text}' is empty: it holds no files.",
+            hint="Point the source at the folder holding the data.",
+            details={"field": "source", "path": text},
+        )
+    kind = _kind([rel for rel, _ in pairs], f"The source '{text}'")
+    return FileSource(description=str(path), files=_select(kind, pairs), kind=kind)
+
+
+def _remote_source(url: str, options: dict[str, Any]) -> FileSource:
+    import fsspec
+
+    protocol = url.split("://", 1)[0]
+    if protocol == "s3" and "region" in options:  # the artifact store's name for it
+        region = options.pop("region")
+        options["client_kwargs"] = {**options.get("client_kwargs", {}), "region_name": region}
+    try:
+        fs = fsspec.filesystem(protocol, **options)
+        prefix = url.split("://", 1)[1].rstrip("/")
+        found = (
+            sorted(fs.find(prefix)) if fs.isdir(prefix) else [prefix] if fs.exists(prefix) else []
+        )
+    except (ImportError, ValueError) as exc:
+        raise InvalidInputError(
+            f"Cannot open '{url}': {exc}.", details={"field": "source"}
+        ) from exc
+    except OSError as exc:
+        raise InvalidInputError(
+            f"Cannot list '{url}': {exc}.",
+            hint="Check the bucket, prefix and credentials (storage options).",
+            details={"field": "source"},
+        ) from exc
+    if not found:
+        raise InvalidInputError(
+            f"The source '{url}' is empty: no object has this prefix.",
+            details={"field": "source", "path": url},
+        )
+    base = prefix if len(found) > 1 or found[0] != prefix else prefix.rsplit("/", 1)[0]
+    pairs = [(key[len(base) :].lstrip("/"), key) for key in found]
+    kind = _kind([rel for rel, _ in pairs], f"The source '{url}'")
+    return FileSource(description=url, files=_select(kind, pairs), kind=kind, filesystem=fs)

@@ -1,0 +1,1 @@
+"""Built-in executors: ``local`` (in-process), ``process`` (a process pool), ``ray``."""

@@ -1,0 +1,176 @@
+"""PyTorch modules: the ``state_dict`` in safetensors, the class by import path, its kwargs."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import inspect
+import json
+import logging
+import tempfile
+import warnings
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from pomona.errors import InvalidInputError
+from pomona.registry.errors import ExportNotSupportedError, UntrustedModelError
+from pomona.registry.flavors.base import Array, Flavor, OnnxModel, mro_roots, require
+from pomona.registry.signature import Signature, as_array
+
+__all__ = ["TRUSTED_MODULES", "TorchFlavor"]
+
+WEIGHTS = "model.safetensors"
+META = "torch.json"
+TRUSTED_MODULES = ("pomona.", "torch.nn.")
+"""Modules whose classes load without ``trust=True`` (importing a module runs its code)."""
+
+
+class TorchFlavor(Flavor):
+    """A ``torch.nn.Module``; files: ``model.safetensors`` and ``torch.json``.
+
+    The module is rebuilt as ``Class(**init_kwargs)``: pass ``init_kwargs`` in the
+    register options, or give the module an ``init_kwargs`` dict attribute (``AppleCNN``
+    does). It runs on CUDA when available, else on the CPU, unless ``device`` is given.
+    """
+
+    name: ClassVar[str] = "torch"
+    extra: ClassVar[str] = "torch"
+
+    def handles(self, model: object) -> bool:
+        return "torch" in mro_roots(model)
+
+    def save(self, model: object, folder: Path, options: Mapping[str, Any]) -> list[str]:
+        st = require("safetensors.torch", self.extra)
+        cls = type(model)
+        kwargs = options.get("init_kwargs", getattr(model, "init_kwargs", {}))
+        try:
+            encoded = json.dumps(
+                {"class": f"{cls.__module__}:{cls.__qualname__}", "init_kwargs": kwargs}
+            )
+        except TypeError as exc:
+            raise InvalidInputError(
+                f"The constructor arguments of {cls.__name__} are not JSON: {exc}.",
+                hint="Pass init_kwargs made of numbers, strings, lists and dicts.",
+                details={"field": "options.init_kwargs"},
+            ) from exc
+        if "<locals>" in cls.__qualname__ or cls.__module__ == "__main__":
+            raise InvalidInputError(
+                f"{cls.__qualname__} is not importable from another process.",
+                hint="Define the module class at the top level of an importable module.",
+                details={"field": "model"},
+            )
+        _check_kwargs(cls, kwargs)
+        st.save_model(model, str(folder / WEIGHTS))
+        (folder / META).write_text(encoded)
+        return [WEIGHTS, META]
+
+    def load(self, folder: Path, *, trust: bool = False, device: str | None = None) -> object:
+        torch = require("torch", self.extra)
+        st = require("safetensors.torch", self.extra)
+        meta = json.loads((folder / META).read_text())
+        module_name, _, qualname = str(meta["class"]).partition(":")
+        if not trust and not (module_name + ".").startswith(TRUSTED_MODULES):
+            raise UntrustedModelError(
+                f"Loading this model imports module '{module_name}', outside Pomona's allow-list.",
+                details={"module": module_name},
+            )
+        cls: Any = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            cls = getattr(cls, part)
+        module = cls(**meta.get("init_kwargs", {}))
+        target = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        st.load_model(module, str(folder / WEIGHTS), strict=True, device=target)
+        return module.to(target).eval()
+
+    def predict(self, model: object, inputs: object) -> Array:
+        torch = require("torch", self.extra)
+        module: Any = model
+        param = next(module.parameters(), None)
+        device = param.device if param is not None else "cpu"
+        dtype = param.dtype if param is not None else None
+        batch = torch.as_tensor(as_array(inputs), device=device, dtype=dtype)
+        with torch.inference_mode():
+            out = module(batch)
+        return np.asarray(out.detach().cpu().numpy())
+
+    def has_proba(self, model: object) -> bool:
+        return True
+
+    def predict_proba(self, model: object, inputs: object) -> Array:
+        logits = self.predict(model, inputs)
+        if logits.ndim != 2:
+            return super().predict_proba(model, inputs)
+        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return np.asarray(shifted / shifted.sum(axis=1, keepdims=True))
+
+    def to_onnx(self, model: object, signature: Signature, example: object) -> OnnxModel:
+        torch = require("torch", self.extra)
+        require("onnxscript", "onnx")
+        module: Any = model
+        param = next(module.parameters(), None)
+        batch = torch.as_tensor(as_array(example), dtype=param.dtype if param is not None else None)
+        cpu = module.to("cpu").eval()
+        try:
+            with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings(), _quiet():
+                warnings.simplefilter("ignore")
+                path = Path(tmp) / "model.onnx"
+                torch.onnx.export(
+                    cpu,
+                    (batch,),
+                    str(path),
+                    input_names=["input"],
+                    output_names=["predictions"],
+                    dynamic_shapes=({0: torch.export.Dim("batch")},),
+                    dynamo=True,
+                    external_data=False,
+                    verbose=False,
+                )
+                data = path.read_bytes()
+        except Exception as exc:  # the exporter raises many types for an unsupported graph
+            raise ExportNotSupportedError(
+                f"torch.onnx cannot export this {type(model).__name__}: "
+                f"{str(exc).strip().splitlines()[0]}",
+                details={"model_type": type(model).__name__},
+            ) from exc
+        return OnnxModel(data, {"predictions": "predictions"}, _opset(data))
+
+
+def _check_kwargs(cls: type, kwargs: Mapping[str, Any]) -> None:
+    """Refuse a module that could not be rebuilt as ``cls(**kwargs)``."""
+    params = list(inspect.signature(cls).parameters.values())
+    missing = [
+        p.name
+        for p in params
+        if p.default is p.empty
+        and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        and p.name not in kwargs
+    ]
+    if missing:
+        raise InvalidInputError(
+            f"{cls.__name__} needs {', '.join(missing)} to be rebuilt, and no value was given.",
+            hint="Pass options={'init_kwargs': {...}} to register, or give the module an "
+            "init_kwargs dict attribute.",
+            details={"field": "options.init_kwargs"},
+        )
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence the exporter's log lines about optional packages (torchvision) it skips."""
+    logger = logging.getLogger("torch.onnx")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _opset(data: bytes) -> int | None:
+    import onnx
+
+    proto = onnx.load_from_string(data)
+    return max((o.version for o in proto.opset_import if o.domain == ""), default=None)

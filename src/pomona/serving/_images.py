@@ -1,0 +1,142 @@
+"""Image requests: decode, measure (the same properties validation records), fit the model.
+
+The properties come from ``pomona.datasets``' own measuring code, so the ``in__brightness``
+… columns of the prediction logs compare with a dataset's profile like for like.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from pomona.errors import InvalidInputError
+from pomona.serving._inputs import Inputs, InputSpec
+
+__all__ = ["IMAGE_PROPERTIES", "MAX_PIXELS", "ImageTooLargeError", "decode_images", "to_tensor"]
+
+MAX_PIXELS = 40_000_000
+ANALYSIS_SIZE = 256
+"""Validation's default ``ImageSuite.analysis_size``: properties are measured alike."""
+IMAGE_PROPERTIES = (
+    "brightness",
+    "contrast",
+    "blur",
+    "width",
+    "height",
+    "mean_r",
+    "mean_g",
+    "mean_b",
+)
+
+
+class ImageTooLargeError(InvalidInputError):
+    """An upload over the deployment's byte or pixel limit (HTTP 413)."""
+
+    http_status = 413
+
+
+def _decode_one(data: bytes, index: int, channels: int) -> np.ndarray[Any, Any]:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+                if width * height > MAX_PIXELS:
+                    raise ImageTooLargeError(
+                        f"Image {index} has {width}x{height} pixels; the limit is {MAX_PIXELS}.",
+                        details={"field": "image"},
+                    )
+                image.load()
+                mode = "L" if channels == 1 else "RGB"
+                return np.asarray(image if image.mode == mode else image.convert(mode))
+    except ImageTooLargeError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        why = (
+            "it is not an image Pillow can read" if isinstance(exc, UnidentifiedImageError) else exc
+        )
+        raise InvalidInputError(
+            f"Image {index} cannot be decoded: {why}.",
+            hint="Send a PNG, JPEG, BMP or WebP file.",
+            details={"field": "image"},
+        ) from exc
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(str(exc), details={"field": "image"}) from exc
+
+
+def _properties(files: Sequence[bytes]) -> dict[str, np.ndarray[Any, Any]]:
+    from pomona.datasets.checks._image_stats import analyse_chunk
+
+    stats = analyse_chunk([(str(i), f) for i, f in enumerate(files)], ANALYSIS_SIZE)
+    return {
+        "brightness": stats.brightness.astype(np.float64),
+        "contrast": stats.contrast.astype(np.float64),
+        "blur": stats.blur.astype(np.float64),
+        "width": stats.width.astype(np.float64),
+        "height": stats.height.astype(np.float64),
+        "mean_r": stats.mean_rgb[:, 0].astype(np.float64),
+        "mean_g": stats.mean_rgb[:, 1].astype(np.float64),
+        "mean_b": stats.mean_rgb[:, 2].astype(np.float64),
+    }
+
+
+def decode_images(spec: InputSpec, files: Sequence[bytes], max_bytes: int) -> Inputs:
+    """Decoded pictures and their properties (runs off the event loop).
+
+    Raises:
+        ImageTooLargeError: a file over ``max_bytes`` or too many pixels.
+        InvalidInputError: a file that is not an image.
+    """
+    if not files:
+        raise InvalidInputError("No image was sent.", details={"field": "image"})
+    for i, data in enumerate(files):
+        if len(data) > max_bytes:
+            raise ImageTooLargeError(
+                f"Image {i} has {len(data)} bytes; this deployment takes at most {max_bytes}.",
+                details={"field": "image"},
+            )
+    images = [_decode_one(data, i, spec.channels) for i, data in enumerate(files)]
+    return Inputs(len(images), images=images, props=_properties(files))
+
+
+def _resize(image: np.ndarray[Any, Any], height: int, width: int) -> np.ndarray[Any, Any]:
+    from PIL import Image
+
+    if image.shape[:2] == (height, width):
+        return image
+    resized = Image.fromarray(image).resize((width, height), Image.Resampling.BILINEAR)
+    return np.asarray(resized)
+
+
+def to_tensor(spec: InputSpec, images: list[np.ndarray[Any, Any]], prepare: Any | None) -> Any:
+    """The model's input for decoded pictures: the recorded preparation (``prepare``) when
+    there is one, else a resize to the model's size; then layout and dtype."""
+    if prepare is not None:
+        prepared = prepare.transform(images)
+        batch = [np.asarray(p) for p in prepared]
+    else:
+        batch = [_resize(img, spec.height, spec.width) for img in images]
+    shapes = {b.shape for b in batch}
+    expected = (
+        (spec.height, spec.width)
+        if spec.channels == 1
+        else (spec.height, spec.width, spec.channels)
+    )
+    if any(s[: len(expected)] != expected for s in shapes):
+        raise InvalidInputError(
+            f"Prepared images have shape {sorted(shapes)}; the model takes {list(expected)}.",
+            hint="The preparation recorded with the model does not produce the model's input.",
+            details={"field": "image"},
+        )
+    array = np.stack(batch)
+    if spec.channels == 1 and array.ndim == 3:
+        array = array[..., None]
+    if spec.layout == "NCHW":
+        array = array.transpose(0, 3, 1, 2)
+    return np.ascontiguousarray(array.astype(np.dtype(spec.dtype), copy=False))
