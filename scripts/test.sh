@@ -11,7 +11,9 @@ step .venv/bin/ruff format --check src tests bench examples scripts
 step .venv/bin/mypy
 step .venv/bin/lint-imports
 echo "== pytest"
-.venv/bin/python -m pytest "$@"
+# Two workers (one per core); a test file stays on one worker, so its module fixtures
+# (a Ray cluster, a PostgreSQL server) start once.
+.venv/bin/python -m pytest -n 2 --dist loadfile "$@"
 rc=$?
 if [ $rc -eq 5 ]; then
   echo "pytest collected no tests: failing"; rc=1
