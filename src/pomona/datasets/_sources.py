@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ __all__ = [
     "check_allowed",
     "open_source",
 ]
+
+_TMP_LOCK = threading.Lock()
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 TABLE_EXTENSIONS = frozenset({".csv", ".parquet", ".pq"})
@@ -64,8 +67,9 @@ class FileSource:
 
     def download(self, item: SourceFile) -> Path:
         """Copy a remote file to a temporary folder that lives until ``close``."""
-        if self._tmp is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="pomona-source-")
+        with _TMP_LOCK:  # downloads run in threads: one folder, made once
+            if self._tmp is None:
+                self._tmp = tempfile.TemporaryDirectory(prefix="pomona-source-")
         dest = Path(self._tmp.name) / item.record_id
         dest.parent.mkdir(parents=True, exist_ok=True)
         try:

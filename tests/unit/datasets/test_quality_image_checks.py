@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import io
-import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,6 @@ from pomona.datasets.checks import (
     validate_images,
 )
 from pomona.datasets.checks._near import near_duplicate_pairs
-from pomona.datasets.checks._pool import ChunkPool
 from pomona.errors import InvalidInputError
 from pomona.examples import apples
 
@@ -211,20 +211,31 @@ def test_near_duplicate_search_is_exact() -> None:
         hamming_distance("ab", "abcd")
 
 
-def _pid(chunk: int, _: None) -> tuple[int, int]:
+_POOL_CHECK = """
+import os
+from pomona.datasets.checks._pool import ChunkPool
+
+def pid(chunk, _):
     return chunk, os.getpid()
+
+pool = ChunkPool(2)
+try:
+    results = list(pool.map(pid, range(6), None))
+finally:
+    pool.close()
+assert [chunk for chunk, _ in results] == list(range(6))
+assert results[0][1] == os.getpid()
+assert {p for _, p in results[1:]} - {os.getpid()}, "no chunk ran in a worker process"
+assert list(ChunkPool(1).map(pid, range(3), None)) == [(i, os.getpid()) for i in range(3)]
+"""
 
 
 def test_chunks_after_the_first_run_in_worker_processes() -> None:
-    pool = ChunkPool(2)
-    try:
-        results = list(pool.map(_pid, range(6), None))
-    finally:
-        pool.close()
-    assert [chunk for chunk, _ in results] == list(range(6))
-    assert results[0][1] == os.getpid()
-    assert {pid for _, pid in results[1:]} - {os.getpid()}
-    assert list(ChunkPool(1).map(_pid, range(3), None)) == [(i, os.getpid()) for i in range(3)]
+    # Workers start only in a single-threaded process (fork safety): check in a fresh one.
+    result = subprocess.run(
+        [sys.executable, "-c", _POOL_CHECK], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
 
 
 def test_near_duplicate_search_of_very_alike_images_compares_every_pair() -> None:

@@ -2,9 +2,10 @@
 
 Per-record schema checks (not_null, range, categories, integral values) are pandera checks
 (``_table_schema.py`` builds them, converts text to numbers or dates, and scans the batch
-with numpy so that pandera validates only the rows it flags); checks that span batches (unique, missing_fraction, class_balance) keep counts here, so a table can be
-validated batch by batch with memory bounded by the batch (plus 8 bytes per value of each
-``unique`` column).
+with numpy so that pandera validates only the rows it flags). Checks that span batches
+(unique, missing_fraction, class_balance) keep counts here, so a table can be validated
+batch by batch with memory bounded by the batch (plus 8 bytes per value of each ``unique``
+column).
 """
 
 from __future__ import annotations
