@@ -328,10 +328,15 @@ def load_settings(home: Path | str | None = None, **overrides: Any) -> Settings:
     Raises:
         ConfigError: a value is invalid; the message names the key and its source.
     """
+    return _load(home, overrides)[0]
+
+
+def _load(home: Path | str | None, overrides: Mapping[str, Any]) -> tuple[Settings, dict[str, str]]:
+    """The settings and, per dotted key, the layer that set it (layers read once)."""
     root = Path(home) if home is not None else (find_workspace_root() or Path.cwd())
     merged, origin = _merge(root.resolve(), overrides)
     try:
-        return Settings(**merged)
+        return Settings(**merged), origin
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(p) for p in first["loc"])
@@ -345,9 +350,7 @@ def load_settings(home: Path | str | None = None, **overrides: Any) -> Settings:
 
 def explain_settings(home: Path | str | None = None, **overrides: Any) -> list[SettingValue]:
     """Every effective value with the layer it came from ('default' when none set it)."""
-    settings = load_settings(home, **overrides)
-    root = settings.home
-    _, origin = _merge(root, overrides)
+    settings, origin = _load(home, overrides)
     dumped = settings.model_dump(mode="json")
     rows = []
     for dotted, value in _leaves(dumped):

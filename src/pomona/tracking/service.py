@@ -352,9 +352,15 @@ class TrackingService:
 
     def artifact_info(self, run_id: str, path: str) -> ArtifactInfo:
         path = check_artifact_path(path)
-        for info in self.list_artifacts(run_id):
-            if info.path == path:
-                return info
+        with self._db.read() as conn:
+            row = conn.execute(
+                select(run_artifacts.c.digest, run_artifacts.c.size).where(
+                    run_artifacts.c.run_pk == self._pk(conn, run_id),
+                    run_artifacts.c.path == path,
+                )
+            ).first()
+        if row is not None:
+            return ArtifactInfo(path, Digest(row.digest), row.size)
         raise ArtifactNotFoundError(
             f"Run '{run_id}' has no artifact '{path}'.",
             hint=f"Run 'pomona runs show {run_id}' to list its artifacts.",
