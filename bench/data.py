@@ -1,4 +1,4 @@
-"""Data quality benchmark: validation throughput and peak memory (no assertions).
+"""Data benchmark: validation and end-to-end ingest throughput, peak memory (no assertions).
 
     .venv/bin/python bench/data.py [--images 20000] [--rows 1000000] [--batch-rows 250000]
 
@@ -7,6 +7,8 @@ categorical columns, read from Parquet in batches); image validation >= 2,000 im
 (64 x 64 PNG apple photos); peak memory bounded by the batch size, not the dataset size.
 Each measurement runs in a fresh process (peak RSS is per process) on N, then 2N records
 (the second N photos are the mirror images of the first: generating photos is the slow part).
+"ingest" is ``ws.datasets.ingest`` end to end into a fresh workspace (SQLite + local file
+store): read, hash, store every blob (batched fsync), validate, profile, write the version.
 """
 
 from __future__ import annotations
@@ -202,6 +204,70 @@ def measure_table(path: Path, rows: int, batch: int) -> dict[str, Any]:
     }
 
 
+def measure_ingest(source: Path, count: int, kind: str) -> dict[str, Any]:
+    """``ws.datasets.ingest`` of ``count`` records into a new workspace, end to end."""
+    import pandas  # noqa: F401  imports are not the ingest's cost
+    import pandera  # noqa: F401
+    import PIL.Image  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+
+    import pomona as pm
+
+    with tempfile.TemporaryDirectory(prefix="pomona-bench-ws-") as home:
+        ws = pm.connect(home)
+        ws.datasets.list_datasets()
+        baseline = _rss_mb()
+        cpu, start = _cpu_s(), time.perf_counter()
+        version = ws.datasets.ingest("bench", source, labels="c0" if kind == "table" else None)
+        seconds = time.perf_counter() - start
+        cpu = _cpu_s() - cpu
+        ws.close()
+    return {
+        "records": version.num_records + version.num_quarantined,
+        "expected": count,
+        "seconds": seconds,
+        "per_s": count / seconds,
+        "cpu_per_s": count / cpu,
+        "quarantined": version.num_quarantined,
+        "baseline_mb": baseline,
+        "peak_mb": _rss_mb(),
+        "worker_peak_mb": _rss_mb(resource.RUSAGE_CHILDREN),
+    }
+
+
+def _linked_folder(folder: Path, count: int, dest: Path) -> Path:
+    """A folder of links to the first ``count`` photos (the ingest's source)."""
+    for record_id, path in _photos(folder, count):
+        link = dest / record_id
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(path)
+    return dest
+
+
+def _head_table(path: Path, rows: int, dest: Path) -> Path:
+    """The first ``rows`` rows of a Parquet file, as another one."""
+    import pyarrow.parquet as pq
+
+    source = pq.ParquetFile(path)
+    with pq.ParquetWriter(dest, source.schema_arrow, compression="snappy") as writer:
+        left = rows
+        for batch in source.iter_batches(batch_size=min(rows, 250_000)):
+            if left <= 0:
+                break
+            writer.write_batch(batch.slice(0, left))
+            left -= batch.num_rows
+    return dest
+
+
+def _print_ingest(r: dict[str, Any], unit: str) -> None:
+    print(
+        f"  ingest   {r['records']:>9,} {unit} end to end: {r['per_s']:>10,.0f} {unit}/s "
+        f"({r['cpu_per_s']:,.0f} per CPU-second), {r['quarantined']:,} quarantined; "
+        f"peak RSS {r['peak_mb']:.0f} MB (after imports {r['baseline_mb']:.0f} MB), "
+        f"worker peak {r['worker_peak_mb']:.0f} MB"
+    )
+
+
 def _in_fresh_process(*args: str) -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, __file__, "--measure", *args], capture_output=True, text=True, check=True
@@ -227,6 +293,9 @@ def bench_images(tmp: Path, n: int) -> None:
             f"peak RSS {r['peak_mb']:.0f} MB (after imports {r['baseline_mb']:.0f} MB), "
             f"worker peak {r['worker_peak_mb']:.0f} MB"
         )
+    for count in (n, 2 * n):
+        source = _linked_folder(folder, count, tmp / f"ingest-{count}")
+        _print_ingest(_in_fresh_process("ingest-images", str(source), str(count)), "images")
 
 
 def bench_table(tmp: Path, rows: int, batch: int) -> None:
@@ -251,6 +320,9 @@ def bench_table(tmp: Path, rows: int, batch: int) -> None:
             f"rows/s, read + validate + profile {r['end_to_end_per_s']:,.0f} rows/s, "
             f"profile JSON {r['profile_json_kb']:.0f} KB"
         )
+    for count in (rows, 2 * rows):
+        source = path if count == 2 * rows else _head_table(path, count, tmp / "head.parquet")
+        _print_ingest(_in_fresh_process("ingest-table", str(source), str(count)), "rows")
 
 
 def main() -> None:
@@ -263,7 +335,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.measure:
         kind, path, *numbers = args.measure
-        if kind == "images":
+        if kind.startswith("ingest-"):
+            result = measure_ingest(Path(path), int(numbers[0]), kind.removeprefix("ingest-"))
+        elif kind == "images":
             result = measure_images(Path(path), int(numbers[0]))
         else:
             result = measure_table(Path(path), int(numbers[0]), int(numbers[1]))

@@ -1,7 +1,7 @@
 """Feature store benchmark: prints times, latencies and peak memory (no assertions).
 
     .venv/bin/python bench/features.py [--rows 10000000] [--entity-rows 1000000]
-        [--materialize 100000] [--lookups 2000] [--no-redis]
+        [--materialize 100000] [--lookups 2000] [--repeat 3] [--no-redis]
 
 Targets on a 2-core machine: the point-in-time join of 1,000,000 entity rows against a
 10,000,000-row feature table in <= 10 s and <= 2 GB peak memory (a direct DuckDB ASOF join
@@ -10,6 +10,9 @@ and <= 5 ms for 100 entities on SQLite; materialising 100,000 entities in <= 3 s
 memory of materialisation flat when the source doubles.
 
 Phases that report peak memory run in a child process of their own (peak RSS, VmHWM).
+Timed phases run ``--repeat`` times and print each run and the median: on a shared
+machine single runs are noisy. Lookups also print the client's CPU time per call (p99),
+which waiting for a CPU does not inflate.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -144,7 +148,7 @@ def child_materialize(workspace: str) -> dict[str, Any]:
     return {"seconds": seconds, "entities": result.entities, "peak_mb": _peak_mb()}
 
 
-def bench_pit(folder: Path, rows: int, entity_rows: int) -> None:
+def bench_pit(folder: Path, rows: int, entity_rows: int, repeat: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     features_path = folder / "features.parquet"
     entities_path = folder / "entities.parquet"
@@ -174,23 +178,36 @@ def bench_pit(folder: Path, rows: int, entity_rows: int) -> None:
                 snapshot.digest.split(":")[1] + ".parquet"
             )
         )
-    pit = _child("pit", str(workspace), str(entities_path))
-    direct = _child("direct", str(snap_file), str(entities_path))
+    pits, directs = [], []
+    for _ in range(repeat):  # interleaved, so both see the same load
+        pits.append(_child("pit", str(workspace), str(entities_path)))
+        directs.append(_child("direct", str(snap_file), str(entities_path)))
+    pit = pits[0]
     print(
-        f"  get_historical_features      {pit['seconds']:8.2f} s   peak {pit['peak_mb']:7.0f} MB"
-        f"   ({pit['rows']:,} rows kept, {pit['matched']:,} with a value in the TTL)"
+        f"  get_historical_features      {_median(pits, 'seconds'):8.2f} s   peak "
+        f"{_median(pits, 'peak_mb'):7.0f} MB   (median of {_runs(pits, 'seconds')}; "
+        f"{pit['rows']:,} rows kept, {pit['matched']:,} with a value in the TTL)"
     )
     print(
-        f"  direct DuckDB ASOF join      {direct['seconds']:8.2f} s   peak "
-        f"{direct['peak_mb']:7.0f} MB   (no TTL, no type checks)"
+        f"  direct DuckDB ASOF join      {_median(directs, 'seconds'):8.2f} s   peak "
+        f"{_median(directs, 'peak_mb'):7.0f} MB   (median of {_runs(directs, 'seconds')}; "
+        "no TTL, no type checks)"
     )
+
+
+def _median(results: list[dict[str, Any]], field: str) -> float:
+    return float(statistics.median(r[field] for r in results))
+
+
+def _runs(results: list[dict[str, Any]], field: str) -> str:
+    return " / ".join(f"{r[field]:.2f}" for r in results)
 
 
 def _lookup_setup(ws: Any, folder: Path, entities: int) -> None:
     """5 views x 20 features = 100 features of ``entities`` drivers, materialised."""
     rng = np.random.default_rng(2)
     definitions: list[Any] = [Entity("driver", join_keys={"driver_id": "int64"})]
-    refs = []
+    refs: list[str] = []
     for v in range(5):
         names = [f"v{v}_f{i}" for i in range(20)]
         data = {"driver_id": np.arange(entities), "event_timestamp": _ts(np.zeros(entities, int))}
@@ -210,14 +227,14 @@ def _lookup_setup(ws: Any, folder: Path, entities: int) -> None:
     ws.features.materialize(T0 - timedelta(days=1), T0 + timedelta(days=1))
 
 
-def _percentiles(samples: list[float]) -> str:
+def _percentiles(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
     p50 = statistics.median(ordered) * 1000
     p99 = ordered[int(len(ordered) * 0.99) - 1] * 1000
-    return f"p50 {p50:7.3f} ms   p99 {p99:7.3f} ms"
+    return p50, p99
 
 
-def bench_lookup(folder: Path, online_url: str, label: str, lookups: int) -> None:
+def bench_lookup(folder: Path, online_url: str, label: str, lookups: int, repeat: int) -> None:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     entities = 10_000
@@ -226,14 +243,27 @@ def bench_lookup(folder: Path, online_url: str, label: str, lookups: int) -> Non
         rng = np.random.default_rng(3)
         at = T0 + timedelta(hours=1)
         for batch in (1, 100):
-            samples = []
-            for _ in range(lookups):
-                keys = {"driver_id": rng.integers(0, entities, batch).tolist()}
-                start = time.perf_counter()
-                result = ws.features.get_online_features(keys, "hundred", at=at)
-                samples.append(time.perf_counter() - start)
-            assert len(result) == 101 and result["v4_f19"][0] is not None
-            print(f"  {label:<6} 100 features x {batch:>3} entities   {_percentiles(samples)}")
+            runs, cpu_runs = [], []
+            for _ in range(repeat):
+                samples, cpu = [], []
+                for _ in range(lookups):
+                    keys = {"driver_id": rng.integers(0, entities, batch).tolist()}
+                    start, start_cpu = time.perf_counter(), time.thread_time()
+                    result = ws.features.get_online_features(keys, "hundred", at=at)
+                    samples.append(time.perf_counter() - start)
+                    cpu.append(time.thread_time() - start_cpu)
+                assert len(result) == 101 and result["v4_f19"][0] is not None
+                runs.append(_percentiles(samples))
+                cpu_runs.append(_percentiles(cpu))
+            p50 = statistics.median(r[0] for r in runs)
+            p99 = statistics.median(r[1] for r in runs)
+            cpu99 = statistics.median(r[1] for r in cpu_runs)
+            each = " / ".join(f"{r[1]:.3f}" for r in runs)
+            print(
+                f"  {label:<6} 100 features x {batch:>3} entities   p50 {p50:7.3f} ms   "
+                f"p99 {p99:7.3f} ms   (medians of {repeat} runs; p99s {each}; "
+                f"client CPU p99 {cpu99:.3f} ms)"
+            )
 
 
 def _redis_url(folder: Path) -> tuple[str, subprocess.Popen[bytes]] | None:
@@ -298,25 +328,31 @@ def main() -> None:
     parser.add_argument("--entity-rows", type=int, default=1_000_000)
     parser.add_argument("--materialize", type=int, default=100_000)
     parser.add_argument("--lookups", type=int, default=2000)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-redis", action="store_true")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         kind, *rest = args.child
-        fn = {"pit": child_pit, "direct": child_direct, "materialize": child_materialize}[kind]
+        children: dict[str, Callable[..., dict[str, Any]]] = {
+            "pit": child_pit,
+            "direct": child_direct,
+            "materialize": child_materialize,
+        }
+        fn = children[kind]
         print(json.dumps(fn(*rest)))
         return
     with tempfile.TemporaryDirectory(prefix="pomona-bench-features-") as tmp:
         folder = Path(tmp)
-        bench_pit(folder / "pit", args.rows, args.entity_rows)
+        bench_pit(folder / "pit", args.rows, args.entity_rows, args.repeat)
         shutil.rmtree(folder / "pit", ignore_errors=True)
         print("online lookup (embedded, one round trip per call)")
-        bench_lookup(folder / "sqlite", "sqlite", "SQLite", args.lookups)
+        bench_lookup(folder / "sqlite", "sqlite", "SQLite", args.lookups, args.repeat)
         started = None if args.no_redis else _redis_url(folder)
         if started is not None:
             url, proc = started
             try:
-                bench_lookup(folder / "redis", url, "Redis", args.lookups)
+                bench_lookup(folder / "redis", url, "Redis", args.lookups, args.repeat)
             finally:
                 proc.terminate()
                 proc.wait(timeout=10)

@@ -8,7 +8,11 @@
    each one's time per trial minus the in-memory time. Also the cost of the nested tracked
    run every Pomona trial adds.
 2. A 50-trial study on breast_cancer (random forest, 5-fold CV, median pruning) with 1 and
-   with 2 workers: trials per minute, and how much more work 2 workers do.
+   with 2 workers: trials per minute, how much more work 2 workers do, the time a trial
+   takes per tree and fold fitted (1 and 2 workers sample different params, so trials differ
+   in size), and when each worker started its first trial (the helper process imports
+   scikit-learn, Optuna and Pomona first: seconds). A second 2-worker study shows the same
+   with the helper's process server already running (its imports done).
 
 Targets on a 2-core machine: storage overhead <= 2 ms per trial on the metadata database;
 2 workers >= 1.7x the trials per minute of one.
@@ -101,7 +105,9 @@ def _steady_rate(ws: Workspace, study_run_id: str) -> float:
     return len(done) / max(end - begin, 1e-9) * 60
 
 
-def bench_study(ws: Workspace, n_trials: int, workers: int) -> tuple[float, float]:
+def bench_study(
+    ws: Workspace, n_trials: int, workers: int, name: str = ""
+) -> tuple[float, float, float]:
     from sklearn.datasets import load_breast_cancer
     from sklearn.ensemble import RandomForestClassifier
 
@@ -117,17 +123,48 @@ def bench_study(ws: Workspace, n_trials: int, workers: int) -> tuple[float, floa
         pruner="median",
         folds=5,
         refit=False,
-        study=f"bench-{workers}w",
+        study=name or f"bench-{workers}w",
     )
     seconds = time.perf_counter() - start
     rate = result.n_trials / seconds * 60
     steady = _steady_rate(ws, result.run_id)
+    per_trial, per_unit, units = _trial_times(ws, result.run_id)
+    started = _worker_starts(ws, result.run_id, start)
     print(
         f"{workers} worker(s): {result.n_trials} trials ({result.states}) in {seconds:6.1f} s "
         f"= {rate:6.1f} trials/min wall; {steady:6.1f} trials/min once all workers run; "
         f"best accuracy {result.best_value:.4f}"
     )
-    return rate, steady
+    print(
+        f"  a trial takes {per_trial:.2f} s in its worker ({per_unit:.2f} ms per tree per fold); "
+        f"first trial of each worker started after (s): {started}"
+    )
+    return rate, steady, units / seconds
+
+
+def _trial_times(ws: Workspace, study_run_id: str) -> tuple[float, float, int]:
+    """Mean wall time of a trial's run, and milliseconds per tree per fold fitted: trials
+    differ in size (n_estimators, folds done before pruning), so 1 and 2 workers, which
+    sample different params, compare fairly only per unit of work; and how many units."""
+    trials = ws.runs.search_runs(f"parent_run_id = '{study_run_id}'", limit=1000).items
+    spans, units = [], 0
+    for t in trials:
+        if t.end_at is None:
+            continue
+        spans.append(t.end_at.timestamp() - t.start_at.timestamp())
+        folds = len(ws.runs.get_metric_history(t.run_id, "cv.accuracy"))
+        units += int(t.params["n_estimators"]) * folds
+    return sum(spans) / max(1, len(spans)), sum(spans) / max(1, units) * 1000, units
+
+
+def _worker_starts(ws: Workspace, study_run_id: str, start: float) -> list[float]:
+    trials = ws.runs.search_runs(f"parent_run_id = '{study_run_id}'", limit=1000).items
+    first: dict[str, float] = {}
+    for t in trials:
+        w = t.tags["trial.worker"]
+        first[w] = min(first.get(w, float("inf")), t.start_at.timestamp())
+    origin = time.time() - (time.perf_counter() - start)
+    return sorted(round(v - origin, 2) for v in first.values())
 
 
 def _burn(n: int) -> float:
@@ -138,17 +175,25 @@ def _burn(n: int) -> float:
     return time.perf_counter() - start
 
 
+def _burn_together(barrier: Any, n: int, out: Any) -> None:
+    barrier.wait()  # both start burning at once, after their (slow) spawn and imports
+    out.put(_burn(n))
+
+
 def control_parallelism() -> float:
     """How much more pure CPU work two processes do than one on this machine right now."""
     import multiprocessing
 
     n = 10_000_000
     alone = _burn(n)
-    with multiprocessing.get_context("spawn").Pool(2) as pool:
-        pool.map(_burn, [1, 1])  # both workers started
-        start = time.perf_counter()
-        pool.map(_burn, [n, n])
-        both = time.perf_counter() - start
+    ctx = multiprocessing.get_context("spawn")
+    barrier, out = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=_burn_together, args=(barrier, n, out)) for _ in range(2)]
+    for proc in procs:
+        proc.start()
+    both = max(float(out.get(timeout=300)) for _ in procs)
+    for proc in procs:
+        proc.join()
     return 2 * alone / both
 
 
@@ -166,11 +211,18 @@ def main() -> None:
                 f"\n{args.trials}-trial study on breast_cancer (random forest, 5-fold CV, "
                 "median pruning):"
             )
-            one, one_steady = bench_study(ws, args.trials, 1)
-            two, two_steady = bench_study(ws, args.trials, 2)
+            one, one_steady, one_unit = bench_study(ws, args.trials, 1)
+            two, two_steady, two_unit = bench_study(ws, args.trials, 2)
             print(
-                f"2 workers do {two / one:.2f}x the work of one in wall-clock time, "
-                f"{two_steady / one_steady:.2f}x once both run (target >= 1.7x)"
+                f"2 workers do {two / one:.2f}x the trials of one in wall-clock time, "
+                f"{two_steady / one_steady:.2f}x once both run (target >= 1.7x); "
+                f"trees x folds fitted per second: {two_unit / one_unit:.2f}x"
+            )
+            print("again, with the helper's process server already warm (a second study):")
+            again, _, again_unit = bench_study(ws, args.trials, 2, "bench-2w-again")
+            print(
+                f"2 workers do {again / one:.2f}x the trials of one in wall-clock time; "
+                f"trees x folds fitted per second: {again_unit / one_unit:.2f}x"
             )
     print(
         f"control: 2 processes of pure Python arithmetic do {control_parallelism():.2f}x the "

@@ -38,6 +38,7 @@ __all__ = [
     "PipelineSettings",
     "ProjectSettings",
     "ServerSettings",
+    "ServingSettings",
     "SettingValue",
     "Settings",
     "TargetMetric",
@@ -72,6 +73,30 @@ class ServerSettings(_Section):
     host: str = Field("127.0.0.1", description="Address the server binds.")
     port: int = Field(8000, ge=0, le=65535, description="Port the server binds.")
     workers: int = Field(1, ge=1, description="Worker processes.")
+
+
+class ServingSettings(_Section):
+    max_batch_size: int = Field(
+        64, ge=1, le=4096, description="New deployments: most rows one model call takes."
+    )
+    max_wait_ms: int = Field(
+        2, ge=0, le=1000, description="New deployments: longest wait for a batch to fill."
+    )
+    max_queue: int = Field(
+        1024, ge=1, le=1_000_000, description="New deployments: queue bound before 503."
+    )
+    logging: str = Field(
+        "async", pattern="^(async|sync|off)$", description="New deployments: async|sync|off."
+    )
+    log_flush_interval_s: float = Field(
+        1.0, gt=0, description="Server: async prediction-log write period."
+    )
+    poll_s: float = Field(1.0, gt=0, description="Server: how often deployments are re-read.")
+    analysis: bool = Field(True, description="Server: run the rollout analysis loop.")
+    analysis_poll_s: float = Field(5.0, gt=0, description="Server: rollout analysis period.")
+    grpc_port: int | None = Field(
+        None, ge=1, le=65535, description="Server: Open Inference Protocol over gRPC port."
+    )
 
 
 class TrackingSettings(_Section):
@@ -206,6 +231,7 @@ class Settings(BaseSettings):
     artifacts: ArtifactSettings = Field(default_factory=ArtifactSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     tracking: TrackingSettings = Field(default_factory=TrackingSettings)
+    serving: ServingSettings = Field(default_factory=ServingSettings)
     datasets: DatasetSettings = Field(default_factory=DatasetSettings)
     pipelines: PipelineSettings = Field(default_factory=PipelineSettings)
     features: FeatureSettings = Field(default_factory=FeatureSettings)

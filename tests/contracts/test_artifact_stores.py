@@ -102,3 +102,32 @@ def _client(store: S3ArtifactStore) -> Any:
         aws_secret_access_key=S3Server.secret_key,
         region_name=store.region,
     )
+
+
+@pytest.fixture(params=["memory", "file", "s3"])
+def any_store(
+    request: pytest.FixtureRequest, tmp_path: Path, s3_server: S3Server
+) -> Iterator[ArtifactStore]:
+    if request.param == "memory":
+        url, options = "memory://", {}
+    elif request.param == "file":
+        url, options = (tmp_path / "blobs").as_uri(), {}
+    else:
+        url = f"s3://{s3_server.create_bucket(f'pomona-{uuid.uuid4().hex[:12]}')}/blobs"
+        options = s3_server.options
+    with open_artifact_store(url, **options) as store:
+        yield store
+
+
+def test_put_files_stores_a_batch_in_order(any_store: ArtifactStore, tmp_path: Path) -> None:
+    paths = []
+    for i in range(30):
+        path = tmp_path / f"in-{i}.bin"
+        path.write_bytes(str(i % 10).encode() * (i + 1) * 50)
+        paths.append(path)
+    stored = any_store.put_files(paths, workers=4)
+    assert [size for _, size in stored] == [(i + 1) * 50 for i in range(30)]
+    for (digest, _), path in zip(stored, paths, strict=True):
+        assert any_store.read_bytes(digest) == path.read_bytes()
+    assert any_store.put_files(paths[:1]) == stored[:1]
+    assert any_store.put_files([]) == []

@@ -1,5 +1,10 @@
 """The ray executor on a real two-node Ray cluster on 127.0.0.1: each step a Ray task,
-the same artifacts as the local executor, failures and timeouts reported."""
+the same artifacts as the local executor, failures and timeouts reported; tuning trials run
+as Ray tasks too (one module, so that one cluster serves both under pytest-xdist).
+
+The cluster runs without Ray's token authentication (``RAY_AUTH_MODE=disabled``, set for
+``ray start`` and for this process), so a token left in ``~/.ray/auth_token`` by another
+Ray cannot make ``ray start --address`` fail with InvalidAuthToken."""
 
 from __future__ import annotations
 
@@ -80,8 +85,11 @@ def failing() -> None:
 """
 
 
+_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
+
+
 def _ray(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    env = {**os.environ, **_ENV}
     return subprocess.run(
         [RAY, *args], capture_output=True, text=True, timeout=180, check=False, env=env
     )
@@ -92,6 +100,9 @@ def ray_address() -> Iterator[str]:
     """Two Ray nodes on 127.0.0.1 with one CPU each; always stopped afterwards."""
     port = free_port()
     address = f"127.0.0.1:{port}"
+    patch = pytest.MonkeyPatch()
+    for key, value in _ENV.items():
+        patch.setenv(key, value)  # the driver (this process) connects without a token too
     try:
         head = _ray("start", "--head", f"--port={port}", "--num-cpus=1",
                     "--include-dashboard=false", "--node-ip-address=127.0.0.1")  # fmt: skip
@@ -106,6 +117,7 @@ def ray_address() -> Iterator[str]:
         if ray.is_initialized():
             ray.shutdown()
         _ray("stop", "--force")
+        patch.undo()
 
 
 @pytest.fixture
@@ -148,3 +160,33 @@ def test_failures_and_timeouts_on_ray_are_reported(ray_ws: Workspace, tmp_path: 
     assert boom.error == "ValueError: boom 3"
     assert boom.traceback and 'raise ValueError(f"boom {n}")' in boom.traceback
     assert "did not finish within its timeout of 1 s" in (run.step("stuck").error or "")
+
+
+def test_tuning_trials_run_as_ray_tasks_on_the_cluster(ray_ws: Workspace, ray_address: str) -> None:
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.ensemble import RandomForestClassifier
+
+    from pomona import training
+    from pomona.executors import open_executor
+
+    X, y = load_breast_cancer(return_X_y=True)
+    spec = training.sklearn(RandomForestClassifier, random_state=0)
+    space = {"n_estimators": (40, 80), "max_depth": (2, 10)}  # slow enough for all to work
+    executor = open_executor("ray", address=ray_address)
+    try:  # a first study warms the Ray workers up (their imports take seconds) ...
+        ray_ws.tune(spec, space, (X, y), n_trials=1, workers=3, executor=executor, folds=3,
+                    study="warm-up", refit=False)  # fmt: skip
+        study = ray_ws.tune(  # ... so that they take their share of this one
+            spec, space, (X, y), n_trials=16, workers=3, executor=executor, folds=3,
+            study="on-ray", refit=False,
+        )  # fmt: skip
+    finally:
+        executor.close()
+    assert 16 <= study.n_trials <= 18  # a helper may start one more before it sees the last
+    assert [h["number"] for h in study.history] == list(range(study.n_trials))
+    trials = ray_ws.runs.search_runs(f"parent_run_id = '{study.run_id}'", limit=100).items
+    assert len(trials) == study.n_trials
+    assert all(t.status.value == "finished" for t in trials)
+    workers = {t.tags["trial.worker"] for t in trials}
+    assert str(os.getpid()) in workers  # this process is worker 0
+    assert len(workers) >= 2  # and Ray tasks (other processes) ran trials of the same study

@@ -33,15 +33,17 @@ CHROMIUM_ARGS = [
 ]
 
 
+FAST = {"serving.poll_s": 0.2, "serving.log_flush_interval_s": 0.2}  # server settings
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[Workspace, str]]:
-    ws = pomona.connect(tmp_path / "ws")
+    ws = pomona.connect(tmp_path / "ws", **FAST)
     register_apple_model(ws, epochs=0)
     register_apple_model(ws, epochs=0)
     ws.deployments.create("apples-prod", model="apples:1", region="eu-west")
     ws.deployments.create("apples-us", model="apples:1", environment="staging", region="us-east")
     ws.deployments.rollout("apples-prod", model="apples:2", strategy=Canary(steps=(10, 100)))
-    ws.deployments.host_options = {"poll_s": 0.2, "log_flush_interval_s": 0.2}
     with serve_in_thread(create_app(ws)) as url:
         yield ws, url
     ws.close()

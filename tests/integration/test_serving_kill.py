@@ -24,9 +24,8 @@ FLUSH_S = 0.5
 SERVER = """
 import sys, uvicorn, pomona
 from pomona.server.app import create_app
-ws = pomona.connect(sys.argv[1])
-ws.deployments.host_options = {"poll_s": 0.2, "log_flush_interval_s": float(sys.argv[3]),
-                               "analysis": False}
+ws = pomona.connect(sys.argv[1], **{"serving.poll_s": 0.2, "serving.analysis": False,
+                                     "serving.log_flush_interval_s": float(sys.argv[3])})
 uvicorn.run(create_app(ws), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning",
             timeout_graceful_shutdown=20)
 """

@@ -25,12 +25,14 @@ SECONDS = 6.0
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[Workspace, str]]:
-    ws = pomona.connect(tmp_path / "ws")
+    ws = pomona.connect(
+        tmp_path / "ws",
+        **{"serving.poll_s": 0.1, "serving.log_flush_interval_s": 0.3, "serving.analysis": False},
+    )
     register_cancer_model(ws, c=1.0)
     register_cancer_model(ws, c=0.5)
     ws.models.set_alias("cancer", "champion", 1, reason="first")
     ws.deployments.create("cancer-prod", model="cancer@champion")
-    ws.deployments.host_options = {"poll_s": 0.1, "log_flush_interval_s": 0.3, "analysis": False}
     with serve_in_thread(create_app(ws)) as url:
         yield ws, url
     ws.close()

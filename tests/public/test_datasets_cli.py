@@ -120,3 +120,23 @@ def test_bad_input_fails_with_one_readable_line(root: Path) -> None:
     err = user_error(root, "ingest", "t.csv", "--name", "t", "--suite", "strict.yaml", "--strict")
     assert "failed 1 blocking check(s): categories:y. No version was made." in err
     assert "No datasets yet." in ok(root, "list")
+
+
+def test_delete_refuses_a_parent_then_gc_frees_storage(root: Path) -> None:
+    pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": ["a", "b", "a"]}).to_csv(root / "t.csv", index=False)
+    ok(root, "ingest", "t.csv", "--name", "t", "--labels", "y")
+    ok(root, "label", "t:1", "--set", "0=b")
+    err = user_error(root, "delete", "t:1", code=4)
+    assert "t:1 is still referred to by version t:2 (made from it)" in err
+    assert "--force" in err
+    assert "Deleted t:2; 'pomona gc' frees its storage." in ok(root, "delete", "t:2")
+    assert json.loads(ok(root, "delete", "t", "--json")) == {"deleted": "t"}
+    gc = subprocess.run(
+        [sys.executable, "-m", "pomona.cli.main", "gc", "--json"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(gc.stdout)["blobs_freed"] > 0
+    assert "No datasets yet." in ok(root, "list")

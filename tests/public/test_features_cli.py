@@ -92,6 +92,27 @@ def test_apply_list_show_materialize_and_read_online(project: Path) -> None:
     }
 
 
+def test_save_a_training_set_from_an_entity_file(project: Path) -> None:
+    cli(project, "apply", "features.yaml")
+    pd.DataFrame(
+        {"apple_id": [1, 2, 3], "event_timestamp": ["2026-02-01T12:00:00Z"] * 3, "grade": "a"}
+    ).to_csv(project / "labels.csv", index=False)
+    saved = cli(project, "save-training", "grader_train", "grader", "--entities", "labels.csv")
+    assert saved.returncode == 0, saved.stderr
+    assert "grader_train:1" in saved.stdout
+    again = cli(
+        project, "save-training", "grader_train", "sizes:weight_g",
+        "--entities", "labels.csv", "--json",
+    )  # fmt: skip
+    record = json.loads(again.stdout)
+    assert (record["version"], record["num_rows"], record["dataset"]) == (2, 3, "grader_train:2")
+    with pomona.connect(project) as ws:
+        rows = ws.datasets.load_table("grader_train:1")
+    assert rows["weight_g"].tolist()[:2] == [150.0, 170.0] and pd.isna(rows["weight_g"][2])
+    missing = cli(project, "save-training", "x", "grader", "--entities", "nowhere.csv")
+    assert missing.returncode == 2 and "No entity file" in missing.stderr
+
+
 def test_cli_errors_are_one_readable_line(project: Path) -> None:
     cli(project, "apply", "features.yaml")
     unknown = cli(project, "show", "pears")

@@ -7,10 +7,21 @@ import time
 import pytest
 
 from pomona.client.workspace import Workspace
-from pomona.errors import AlreadyExistsError, ConflictError, InvalidInputError, NotFoundError
+from pomona.errors import (
+    AlreadyExistsError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PomonaError,
+)
 from pomona.registry import ModelVersionNotFoundError
 from pomona.serving import ABTest, Canary, DeploymentNotFoundError, Shadow
-from pomona.testing.serving import cancer_frame, register_cancer_model
+from pomona.testing.serving import (
+    SENTINEL,
+    cancer_frame,
+    register_cancer_model,
+    register_table_net,
+)
 
 
 def _models(ws: Workspace) -> None:
@@ -138,6 +149,10 @@ def test_ab_split_is_sticky_by_key(ws: Workspace) -> None:
     ws.deployments.create("cancer-ab", model="cancer:1", options={"logging": "off"})
     ws.deployments.rollout("cancer-ab", model="cancer:2", strategy=ABTest(split=50))
     X, _ = cancer_frame()
+    for _ in range(300):  # a server applies the rollout at its next poll
+        if ws.deployments.predict("cancer-ab", X.iloc[:1], key="probe")["variant"] != "primary":
+            break
+        time.sleep(0.1)
     seen: dict[str, set[str]] = {}
     for i in range(12):
         key = f"farmer-{i % 4}"
@@ -157,3 +172,41 @@ def test_update_changes_model_and_options(ws: Workspace) -> None:
         ws.deployments.update("cancer-prod", options={"max_batch_size": 0})
     with pytest.raises(InvalidInputError, match="Unknown deployment options"):
         ws.deployments.update("cancer-prod", options={"batch": 3})
+
+
+def _wait_for(ws: Workspace, name: str, model: str) -> None:
+    """Until the serving process answers with ``model`` (a server polls for changes)."""
+    for _ in range(300):
+        answer = ws.deployments.predict(name, [[0.5, 0.0, 0.0, 1.0]])
+        if answer["model"] == model:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{name} never served {model}")
+
+
+def test_status_counts_failed_predictions_per_model_version(ws: Workspace) -> None:
+    register_table_net(ws, "net", mode="fail_on_sentinel")
+    register_table_net(ws, "net", mode="fail_on_sentinel")
+    ws.deployments.create("net-prod", model="net:1")
+    bad = [[SENTINEL, 0.0, 0.0, 0.0]]
+    _wait_for(ws, "net-prod", "net:1")
+    with pytest.raises(PomonaError, match="sentinel"):
+        ws.deployments.predict("net-prod", bad)
+    before = {(v["model"], v["variant"]): v for v in ws.deployments.status("net-prod")["versions"]}
+    assert before[("net:1", "primary")]["errors"] == 1
+    ws.deployments.update("net-prod", model="net:2")
+    _wait_for(ws, "net-prod", "net:2")
+    for _ in range(2):
+        with pytest.raises(PomonaError, match="sentinel"):
+            ws.deployments.predict("net-prod", bad)
+
+    status = ws.deployments.status("net-prod")
+    assert status["ready"] is True and status["models"]["primary"]["model"] == "net:2"
+    assert status["models"]["primary"]["errors"] == 2
+    counts = {(v["model"], v["variant"]): v for v in status["versions"]}
+    assert counts[("net:1", "primary")]["errors"] == 1  # kept after the swap
+    assert counts[("net:1", "primary")]["requests"] >= before[("net:1", "primary")]["requests"]
+    assert counts[("net:2", "primary")]["errors"] == 2
+    assert counts[("net:2", "primary")]["requests"] >= 3  # one good answer at least
+    with pytest.raises(DeploymentNotFoundError):
+        ws.deployments.status("nowhere")

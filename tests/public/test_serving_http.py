@@ -29,17 +29,18 @@ from pomona.testing.serving import (
     register_table_net,
 )
 
+FAST = {"serving.poll_s": 0.2, "serving.log_flush_interval_s": 0.2}  # server settings
+
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Workspace, str]]:
-    ws = pomona.connect(tmp_path_factory.mktemp("serving") / "ws")
+    ws = pomona.connect(tmp_path_factory.mktemp("serving") / "ws", **FAST)
     register_cancer_model(ws)
     register_table_net(ws, "net", mode="fail_on_sentinel")
     register_apple_model(ws, epochs=0)
     ws.deployments.create("cancer-prod", model="cancer:1")
     ws.deployments.create("net", model="net:1")
     ws.deployments.create("apples-prod", model="apples:1", options={"max_image_bytes": 200_000})
-    ws.deployments.host_options = {"poll_s": 0.2, "log_flush_interval_s": 0.2}
     with serve_in_thread(create_app(ws)) as url:
         yield ws, url
     ws.close()
@@ -112,6 +113,16 @@ def test_a_model_that_raises_gets_500_and_the_server_keeps_serving(
     assert "sentinel" in str(_error(bad)["message"])
     good = _post(url, "/v1/deployments/net/predict", json={"instances": [[0.5, 0, 0, 1]]})
     assert good.status_code == 200 and good.json()["predictions"] in ([0], [1])
+    # failed predictions are counted per deployment, model version and variant
+    status = httpx.get(url + "/api/v1/deployments/net/status").json()
+    (counted,) = [v for v in status["versions"] if v["model"] == "net:1"]
+    assert counted["variant"] == "primary" and counted["errors"] >= 1
+    assert counted["requests"] >= counted["errors"] + 1
+    assert status["models"]["primary"]["errors"] == counted["errors"]
+    metrics = httpx.get(url + "/metrics").text
+    labels = '{deployment="net",model="net:1",variant="primary"}'
+    assert f"pomona_deployment_errors_total{labels} {float(counted['errors'])}" in metrics
+    assert f"pomona_deployment_requests_total{labels} " in metrics
 
 
 def test_image_upload_and_bad_images(served: tuple[Workspace, str]) -> None:

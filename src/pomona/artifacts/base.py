@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, ClassVar, Self
@@ -135,6 +135,18 @@ class ArtifactStore(ABC):
         """Store a local file, streaming it."""
         with Path(path).open("rb") as fh:
             return self.put_stream(fh)
+
+    def put_files(self, paths: Sequence[Path], *, workers: int = 8) -> list[tuple[Digest, int]]:
+        """Store many local files (digest and size of each, in order), ``workers`` at a time.
+
+        Each blob is visible only once complete; when this returns, every one is stored.
+        """
+        if len(paths) <= 1:
+            return [self.put_file(p) for p in paths]
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(min(workers, len(paths))) as pool:
+            return list(pool.map(self.put_file, paths))
 
     def read_bytes(self, digest: Digest) -> bytes:
         """Read a whole blob (verified). For small blobs only."""

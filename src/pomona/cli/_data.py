@@ -1,4 +1,4 @@
-"""``pomona data``: ingest, list, show, validate, profile, prepare, split and label datasets."""
+"""``pomona data``: ingest, list, show, delete, validate, profile, prepare, split, label."""
 
 from __future__ import annotations
 
@@ -159,6 +159,35 @@ def show(ref: Ref, workspace: RemoteWorkspaceOption = None, as_json: JsonOption 
         print_json({**_version_json(version), "splits": [split_to_json(s) for s in splits]})
         return
     print_version(version, splits)
+
+
+@data_app.command("delete")
+def delete(
+    ref: Annotated[
+        str, typer.Argument(help="NAME:VERSION to delete one version, or NAME for the dataset.")
+    ],
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Delete even if a model's lineage or a version refers to it."),
+    ] = False,
+    workspace: RemoteWorkspaceOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Delete a version, or a dataset with every version; 'pomona gc' frees their storage."""
+    from pomona.datasets import parse_ref
+
+    target = parse_ref(ref)
+    whole = ":" not in ref
+    with open_workspace(workspace) as ws:
+        if whole:
+            ws.datasets.delete(target.name, force=force)
+        else:
+            ws.datasets.delete_version(target, force=force)
+    what = f"dataset '{target.name}'" if whole else str(target)
+    if as_json:
+        print_json({"deleted": str(target) if not whole else target.name})
+        return
+    out().print(f"Deleted {what}; 'pomona gc' frees its storage.", markup=False)
 
 
 @data_app.command("validate")

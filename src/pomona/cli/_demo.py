@@ -72,3 +72,84 @@ def tracking(
         if serve:
             console.print()
             serve_workspace(ws)
+
+
+WorkspaceFolder = Annotated[
+    str | None,
+    typer.Option(
+        "--workspace",
+        "-w",
+        help="The demo's folder; an earlier demo there is replaced.",
+        show_default=False,
+    ),
+]
+ServeOption = Annotated[
+    bool,
+    typer.Option("--serve/--no-serve", help="Keep the server up at the end (until Ctrl-C)."),
+]
+QuickOption = Annotated[
+    bool, typer.Option("--quick", help="A shorter story: less data, shorter days.")
+]
+
+
+def _story(name: str, folder: str | None, default: str, port: int | None, **kw: bool) -> None:
+    try:
+        import sklearn  # noqa: F401
+
+        from pomona.cli import _demo_story
+        from pomona.server import main as _server  # noqa: F401
+    except ModuleNotFoundError as exc:
+        raise ConfigError(
+            f"The demo needs packages that are not installed ({exc.name}).",
+            hint="Install them with: pip install 'pomona[all]'",
+        ) from exc
+    if name == "apples":
+        from pomona.examples.apples.demo import AppleFarm
+
+        scenario: object = AppleFarm()
+    else:
+        from pomona.examples.fraud.demo import CardFraud
+
+        scenario = CardFraud()
+    root = _demo_story.demo_folder(folder, default)
+    _demo_story.run_demo(root, scenario, port=port or 8000, **kw)  # type: ignore[arg-type]
+
+
+@demo_app.command("apples")
+def apples(
+    serve: ServeOption = True,
+    quick: QuickOption = False,
+    port: PortOption = None,
+    workspace: WorkspaceFolder = None,
+) -> None:
+    """The apple farm's whole loop: data, training, serving, monitoring, retraining.
+
+    Day 0: the farm's photos are ingested (broken files quarantined), validated,
+    prepared and split; a forest on image features is tuned and promoted through the
+    gates, then deployed with its upload page and a monitor. Day 1: the townsfolk's
+    photos, no alert. Day 2: a new variety and darker photos, graded late: drift and
+    accuracy alerts fire, the retraining pipeline starts by itself in the server, and
+    its model goes out as a canary promoted on evidence. Prints a summary and the
+    dashboard's address; the server stays up until Ctrl-C (--no-serve exits instead).
+    SQLite and local files in the demo's folder (default ./apple-farm).
+    """
+    _story("apples", workspace, "apple-farm", port, quick=quick, serve=serve)
+
+
+@demo_app.command("fraud")
+def fraud(
+    serve: ServeOption = True,
+    quick: QuickOption = False,
+    port: PortOption = None,
+    workspace: WorkspaceFolder = None,
+) -> None:
+    """The same loop on card transactions: fraud that changes its pattern.
+
+    Day 0: a month of transactions (CSV) is ingested, validated, prepared (ids dropped,
+    categories encoded) and split; a forest is tuned and promoted. Day 1: payments like
+    January's. Day 2: fraudsters switch to bursts of small purchases at home; the
+    confirmed labels arrive late, the accuracy alert fires, the retraining pipeline runs
+    on the investigators' newest cases and its canary is promoted on evidence.
+    SQLite and local files in the demo's folder (default ./card-fraud).
+    """
+    _story("fraud", workspace, "card-fraud", port, quick=quick, serve=serve)

@@ -223,3 +223,54 @@ def ingest(
         print_json(_json(info))
         return
     _print_view(info)
+
+
+def _entity_frame(path: Path, timestamp_column: str) -> Any:
+    """Entity rows from a Parquet or CSV file (CSV timestamps parsed as UTC)."""
+    import pandas as pd  # type: ignore[import-untyped,unused-ignore]
+
+    if not path.is_file():
+        raise InvalidInputError(f"No entity file {path}.", details={"field": "entities"})
+    if path.suffix.lower() not in (".csv", ".tsv"):
+        return pd.read_parquet(path)
+    frame = pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",")
+    if timestamp_column in frame.columns:
+        frame[timestamp_column] = pd.to_datetime(frame[timestamp_column], utc=True)
+    return frame
+
+
+@features_app.command("save-training")
+def save_training(
+    name: Annotated[str, typer.Argument(help="The training set (and dataset) name.")],
+    features: Annotated[
+        str, typer.Argument(help="A feature service, or view:feature references, comma-separated.")
+    ],
+    entities: Annotated[
+        Path, typer.Option("--entities", help="Parquet or CSV: join keys, timestamp, labels.")
+    ],
+    timestamp_column: Annotated[
+        str, typer.Option(help="The entity rows' timestamp column.")
+    ] = "event_timestamp",
+    workspace: RemoteWorkspaceOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Join features point-in-time to the entity rows and save them as a training set
+    (and a table dataset version of the same name)."""
+    frame = _entity_frame(entities, timestamp_column)
+    refs: str | list[str] = features if ":" not in features else features.split(",")
+    with open_workspace(workspace) as ws:
+        saved = ws.features.save_training_dataset(
+            name, frame, refs, timestamp_column=timestamp_column
+        )
+    if as_json:
+        print_json(_json(saved))
+        return
+    t = table("training set", "version>", "rows>", "dataset", "entity rows")
+    t.add_row(
+        cell(saved.name),
+        str(saved.version),
+        str(saved.num_rows),
+        cell(saved.dataset or ""),
+        cell(saved.entity_digest or ""),
+    )
+    out().print(t)

@@ -47,10 +47,14 @@ def promote(
         list[str] | None,
         typer.Option("--slice", help="Check metrics per value of this column (repeatable)."),
     ] = None,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Judge and store the report; leave the alias where it is."),
+    ] = False,
     workspace: RemoteWorkspaceOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Run the promotion gates and move the alias if they pass.
+    """Run the promotion gates and move the alias if they pass (--check: judge only).
 
     Gates: signature compatible with the current holder, primary metric not significantly
     worse on the same test data (McNemar or bootstrap) and reaching the project target,
@@ -65,7 +69,7 @@ def promote(
         )
     with open_workspace(workspace) as ws:
         report = ws.models.promote(  # type: ignore[attr-defined]
-            name, version, to=to, force=force, reason=reason, slices=slices
+            name, version, to=to, force=force, reason=reason, slices=slices, check_only=check
         )
     if as_json:
         print_json(report.to_dict())

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pomona.client._serving import dropped_columns
 from pomona.errors import ConfigError, PomonaError
 
 if TYPE_CHECKING:
@@ -56,9 +57,12 @@ class TrainingDataReferences:
             return None
         ref = self._raw(version.lineage.dataset_versions[0])
         data = datasets.get_version(ref)
-        inputs = {s.name for s in version.signature.inputs}
+        first = str(datasets.get_version(version.lineage.dataset_versions[0]).ref)
+        # a prepared model's requests carry the raw columns the transform keeps
+        inputs = set() if ref != first else {s.name for s in version.signature.inputs}
+        dropped = dropped_columns(datasets.load_transform(first)) if ref != first else set()
         if data.kind == "table":
-            columns, labels = self._table(ref, data.schema, inputs)
+            columns, labels = self._table(ref, data.schema, inputs, dropped)
         else:
             columns, labels = self._images(ref)
         if not columns:
@@ -76,13 +80,19 @@ class TrainingDataReferences:
             ref = str(version.lineage.parent)
         return ref
 
-    def _table(self, ref: str, schema: Any, inputs: set[str]) -> tuple[dict[str, Any], Any]:
+    def _table(
+        self, ref: str, schema: Any, inputs: set[str], dropped: set[str]
+    ) -> tuple[dict[str, Any], Any]:
         frame = self.ws.datasets.load_table(ref)
         if len(frame) > self.max_rows:
             frame = frame.sample(self.max_rows, random_state=0)
         label = schema.get("label") if isinstance(schema, dict) else None
-        names = [c for c in frame.columns if c != label and (not inputs or c in inputs)]
-        columns = {c: frame[c].to_numpy() for c in names}
+        names = [
+            c
+            for c in frame.columns
+            if c != label and c not in dropped and (not inputs or c in inputs)
+        ]
+        columns = {c: _as_logged(frame[c].to_numpy()) for c in names}
         labels = None if label not in frame.columns else frame[label].astype(str).to_numpy()
         return columns, labels
 
@@ -103,6 +113,11 @@ class TrainingDataReferences:
         columns = {k: np.asarray(v) for k, v in values.items() if v}
         known = [lab for lab in labels if lab is not None]
         return columns, np.asarray(known, dtype=object) if known else None
+
+
+def _as_logged(values: Any) -> Any:
+    """Booleans as the prediction logs hold them (0.0 / 1.0)."""
+    return values.astype(np.float64) if values.dtype == bool else values
 
 
 def embedded_monitoring(

@@ -1,7 +1,9 @@
 """The datasets interface over the REST API (remote mode).
 
-Sources, label files named at ingest and SQL URLs are read by the server (within its
-``datasets.allowed_roots``); label files given to ``import_labels`` are read here and sent.
+A folder or file that exists here is uploaded (only the files the server lacks, see
+``_remote_datasets_upload``) and ingested there, with a label CSV named at ingest; other
+sources (``s3://``, SQL URLs, paths only the server has) are read by the server, within
+its ``datasets.allowed_roots``. Label files given to ``import_labels`` are read here and sent.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ import httpx
 import orjson
 
 from pomona.client._remote import RemoteTracking
+from pomona.client._remote_datasets_upload import local_source, upload_files
 from pomona.datasets import _codec as codec
 from pomona.datasets import _quality
 from pomona.datasets._model import DatasetInfo, DatasetSplit, DatasetVersion, Record
 from pomona.datasets._quality import SuiteLike
 from pomona.datasets._reading import safe_relative
 from pomona.datasets._refs import RefLike, as_ref
+from pomona.datasets._sources import FileSource
 from pomona.errors import DatasetValidationError, InvalidInputError
 from pomona.types import Page
 
@@ -97,6 +101,18 @@ class RemoteDatasets:
         run_id: str | None = None,
         description: str | None = None,
     ) -> DatasetVersion:
+        local = local_source(source, query)
+        if local is not None:
+            return self._ingest_upload(
+                name,
+                local,
+                labels=labels,
+                label_column=label_column,
+                suite=suite,
+                strict=strict,
+                run_id=run_id,
+                description=description,
+            )
         body = {
             "source": _absolute(source),
             "labels": None if labels is None else _absolute(labels),
@@ -111,6 +127,57 @@ class RemoteDatasets:
         with _with_report():
             data = self._long("POST", f"/datasets/{quote(name)}/versions", body)
         return codec.version_from_json(data)
+
+    def _ingest_upload(
+        self,
+        name: str,
+        src: FileSource,
+        *,
+        labels: str | Path | None,
+        label_column: str | None,
+        suite: SuiteLike,
+        strict: bool,
+        run_id: str | None,
+        description: str | None,
+    ) -> DatasetVersion:
+        """Send the files of a local source (those the server lacks), then ingest them."""
+        label_text, label_name = None, "labels.csv"
+        if src.kind == "images" and labels is not None and str(labels) != "subfolders":
+            if not Path(labels).is_file():
+                raise InvalidInputError(
+                    f"The label file '{labels}' does not exist.", details={"field": "labels"}
+                )
+            label_text = Path(labels).read_text(encoding="utf-8-sig")
+            label_name = Path(labels).name
+            labels = None
+        files = upload_files(self._http, src)
+        body = {
+            "upload": {
+                "files": files,
+                "source": src.description,
+                "label_text": label_text,
+                "label_name": label_name,
+            },
+            "labels": None if labels is None else str(labels),
+            "label_column": label_column,
+            "suite": _suite_text(suite),
+            "strict": strict,
+            "run_id": run_id,
+            "description": description,
+        }
+        with _with_report():
+            data = self._long("POST", f"/datasets/{quote(name)}/versions", body)
+        return codec.version_from_json(data)
+
+    def delete_version(self, ref: RefLike, *, force: bool = False) -> None:
+        r = as_ref(ref)
+        version = "latest" if r.version is None else str(r.version)
+        path = f"/datasets/{quote(r.name)}/versions/{version}"
+        self._http._request("DELETE", path, params={"force": str(force).lower()})
+
+    def delete(self, name: str, *, force: bool = False) -> None:
+        path = f"/datasets/{quote(name)}"
+        self._http._request("DELETE", path, params={"force": str(force).lower()})
 
     def list_datasets(
         self, *, limit: int = 100, page_token: str | None = None

@@ -176,6 +176,10 @@ class RemoteDeployments(DeploymentsAPI):
             result: dict[str, Any] = self._http._decode(response)
         return result
 
+    def status(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", self._path(name, "/status"))
+        return result
+
     def feedback(
         self, name: str, request_id: str, label: object, *, source: str = "api"
     ) -> Feedback:

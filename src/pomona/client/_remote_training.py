@@ -50,6 +50,7 @@ def remote_promote(
     reason: str | None,
     actor: str | None,
     slices: Sequence[str] | None,
+    check_only: bool = False,
 ) -> GateReport:
     """Ask the server to run the gates; a refusal comes back as ``PromotionRefusedError``."""
     body = {
@@ -58,6 +59,7 @@ def remote_promote(
         "reason": reason,
         "actor": actor,
         "slices": None if slices is None else list(slices),
+        "check_only": check_only,
     }
     path = f"/models/{quote(name, safe='')}/versions/{int(version)}/promote"
     try:

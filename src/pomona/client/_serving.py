@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from pomona.serving.runtime import Preparation
     from pomona.serving.service import DeploymentService
 
-__all__ = ["embedded_deployments", "preparation_hook"]
+__all__ = ["dropped_columns", "embedded_deployments", "preparation_hook"]
 
 
 def preparation_hook(ws: Workspace) -> Any:
@@ -32,11 +32,66 @@ def preparation_hook(ws: Workspace) -> Any:
             except Exception:  # a dataset deleted since training: serve without it
                 continue
             if getattr(dataset.lineage, "transform_digest", None):
-                found: Preparation = datasets.load_transform(ref)
-                return found
+                transform = datasets.load_transform(ref)
+                columns = _raw_columns(datasets, dataset, dropped_columns(transform))
+                return transform if columns is None else _TableStep(transform, columns)
         return None
 
     return find
+
+
+_SERVING_DTYPES = {
+    "double": "float64",
+    "float": "float64",
+    "int64": "int64",
+    "int32": "int64",
+    "bool": "bool",
+}
+"""Arrow types of a table dataset's columns, as serving checks request fields; anything
+else arrives as a string."""
+
+
+def dropped_columns(transform: Any) -> set[str]:
+    """Columns a transform drops (``DropColumns``, also inside a ``Chain``): requests need
+    not carry them."""
+    steps = getattr(transform, "steps", None)
+    if isinstance(steps, list):
+        return set().union(*(dropped_columns(step) for step in steps))
+    if getattr(transform, "name", "") == "DropColumns":
+        return set(getattr(transform, "columns", None) or ())
+    return set()
+
+
+def _raw_columns(
+    datasets: Any, prepared: Any, dropped: set[str]
+) -> tuple[tuple[str, str], ...] | None:
+    """The columns (less the label and what the transform drops) of the table a prepared
+    version was made from."""
+    parent = getattr(prepared.lineage, "parent", None)
+    if prepared.kind != "table" or parent is None:
+        return None
+    schema = datasets.get_version(parent).schema
+    columns = schema.get("columns") if isinstance(schema, dict) else None
+    if not isinstance(columns, dict):
+        return None
+    label = schema.get("label")
+    return tuple(
+        (name, _SERVING_DTYPES.get(str(kind), "string"))
+        for name, kind in columns.items()
+        if name != label and name not in dropped
+    )
+
+
+class _TableStep:
+    """A table preparation with the columns it takes: what requests must carry."""
+
+    def __init__(self, transform: Preparation, columns: tuple[tuple[str, str], ...]) -> None:
+        self._transform = transform
+        self.input_columns = columns
+        self.name = getattr(transform, "name", type(transform).__name__)
+
+    def transform(self, data: Any) -> Any:
+        return self._transform.transform(data)
 
 
 def embedded_deployments(
@@ -44,6 +99,18 @@ def embedded_deployments(
 ) -> DeploymentService:
     from pomona.serving.service import DeploymentService
 
+    serving = ws.settings.serving
+    defaults = {
+        "max_batch_size": serving.max_batch_size,
+        "max_wait_ms": serving.max_wait_ms,
+        "max_queue": serving.max_queue,
+        "logging": serving.logging,
+    }
     return DeploymentService(
-        metadata, artifacts, ws.models, default_actor=actor, transforms=preparation_hook(ws)
+        metadata,
+        artifacts,
+        ws.models,
+        default_actor=actor,
+        transforms=preparation_hook(ws),
+        default_options=defaults,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,16 +68,13 @@ def _connect_embedded(settings: Settings) -> Workspace:
     metadata.check_schema()
     artifacts = build_artifact_store(settings)
     service = TrackingService(metadata, artifacts)
-    datasets = _datasets_service(settings, metadata, artifacts)
     models = _registry_service(metadata, artifacts)
     service.mark_dead_runs(settings.tracking.heartbeat_timeout_s)
 
-    from pomona.client._features import embedded_features
-
-    features = embedded_features(settings, metadata, artifacts)
-
     def close() -> None:
-        features.close()
+        features = ws.__dict__.get("features")  # built only if it was used
+        if features is not None:
+            features.close()
         artifacts.close()
         metadata.close()
 
@@ -86,20 +85,55 @@ def _connect_embedded(settings: Settings) -> Workspace:
         closer=close,
         metadata_store=metadata,
         artifact_store=artifacts,
-        datasets=datasets,
         models=models,
+        lazy=_lazy_services(lambda: ws, settings, metadata, artifacts),
     )
     ws.pipelines = embedded_pipelines(settings, metadata, artifacts, ws)
-    ws.features = features
-    from pomona.client._serving import embedded_deployments
+    if settings.monitors:
+        from pomona.client._monitoring import declare_monitors
 
-    ws.deployments = embedded_deployments(ws, metadata, artifacts, _os_user())
-    from pomona.client._monitoring import declare_monitors, embedded_monitoring
-
-    ws.monitors, ws.alerts = embedded_monitoring(ws, settings, metadata, artifacts)
-    declare_monitors(ws)
+        declare_monitors(ws)
     ws.pipelines.mark_dead_runs()
     return ws
+
+
+def _lazy_services(
+    get_ws: Callable[[], Workspace],
+    settings: Settings,
+    metadata: MetadataStore,
+    artifacts: ArtifactStore,
+) -> dict[str, Callable[[], Any]]:
+    """Services built on first use: importing and building them all slowed every connect."""
+
+    def features() -> Any:
+        from pomona.client._features import embedded_features
+
+        return embedded_features(settings, metadata, artifacts, get_ws().datasets)
+
+    def deployments() -> Any:
+        from pomona.client._serving import embedded_deployments
+
+        return embedded_deployments(get_ws(), metadata, artifacts, _os_user())
+
+    def _wired(datasets: DatasetService) -> DatasetService:
+        from pomona.client._datasets import wire_datasets
+
+        wire_datasets(get_ws(), datasets, metadata)
+        return datasets
+
+    @functools.cache
+    def monitoring() -> Any:
+        from pomona.client._monitoring import embedded_monitoring
+
+        return embedded_monitoring(get_ws(), settings, metadata, artifacts)
+
+    return {
+        "datasets": lambda: _wired(_datasets_service(settings, metadata, artifacts)),
+        "features": features,
+        "deployments": deployments,
+        "monitors": lambda: monitoring()[0],
+        "alerts": lambda: monitoring()[1],
+    }
 
 
 def _datasets_service(
@@ -214,4 +248,7 @@ def gc(ws: Workspace) -> GcResult:
     if ws.remote or not isinstance(ws.runs, TrackingService):
         raise ConfigError("'gc' runs on the workspace's own stores, not through a server.")
     purged, freed = ws.runs.purge_deleted_runs()
+    datasets = getattr(ws, "datasets", None)
+    if datasets is not None and hasattr(datasets, "collect_garbage"):
+        freed += datasets.collect_garbage()
     return GcResult(runs_purged=purged, blobs_freed=len(freed))

@@ -231,8 +231,10 @@ def promote(
     data: tuple[Any, Any] | None = None,
     attributes: Mapping[str, Sequence[Any]] | None = None,
     slices: Sequence[str] | None = None,
+    check_only: bool = False,
 ) -> GateReport:
-    """Run the promotion gates and move ``to`` onto the version if they pass (or if forced).
+    """Run the promotion gates and move ``to`` onto the version if they pass (or if forced);
+    ``check_only`` stores the verdict and leaves the alias alone.
 
     In remote mode the server runs the gates (it holds the registry and the test data).
     """
@@ -250,6 +252,7 @@ def promote(
             reason=reason,
             actor=actor,
             slices=slices,
+            check_only=check_only,
         )
     from pomona.training.gates import GatePolicy
     from pomona.training.gates import promote as run_promotion
@@ -271,4 +274,5 @@ def promote(
         data=data,
         attributes=attributes,
         slices=slices,
+        check_only=check_only,
     )

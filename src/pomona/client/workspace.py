@@ -64,7 +64,10 @@ class Workspace(TrainingMixin):
         artifact_store: ArtifactStore | None = None,
         datasets: DatasetsAPI | None = None,
         models: ModelRegistry | None = None,
+        lazy: Mapping[str, Callable[[], Any]] | None = None,
     ) -> None:
+        self._lazy = dict(lazy or {})
+        self._lazy_lock = threading.RLock()
         self.runs = runs
         if datasets is not None:
             self.datasets: DatasetsAPI = datasets
@@ -91,6 +94,21 @@ class Workspace(TrainingMixin):
         self._closed = False
         self._init_training()
         atexit.register(_close_at_exit, weakref.ref(self))
+
+    if not TYPE_CHECKING:  # typed attributes stay typed; only the ``lazy`` ones land here
+
+        def __getattr__(self, name: str) -> Any:
+            """Build a service named in ``lazy`` on first use, then keep it as an attribute."""
+            lock = self.__dict__.get("_lazy_lock")
+            if lock is None or name.startswith("__"):
+                raise AttributeError(f"'Workspace' object has no attribute '{name}'")
+            with lock:
+                if name not in self.__dict__:
+                    if name not in self._lazy:
+                        raise AttributeError(f"'Workspace' object has no attribute '{name}'")
+                    self.__dict__[name] = self._lazy[name]()  # a failed build is retried
+                    del self._lazy[name]
+                return self.__dict__[name]
 
     def __repr__(self) -> str:
         where = self.settings.uri if self.remote else str(self.settings.home)

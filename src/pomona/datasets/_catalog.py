@@ -31,6 +31,7 @@ __all__ = [
     "VersionRow",
     "commit_version",
     "find_latest",
+    "insert_for",
     "known_digests",
     "list_datasets",
     "list_splits",
@@ -93,7 +94,8 @@ def _not_found(ref: DatasetRef, latest: int | None) -> DatasetNotFoundError:
     )
 
 
-def _insert(conn: Connection, table: Any) -> Any:
+def insert_for(conn: Connection, table: Any) -> Any:
+    """The dialect's INSERT (it has ``on_conflict_do_nothing``) for ``table``."""
     return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
 
 
@@ -168,7 +170,9 @@ def _insert_version(
         )
         rows = [{"digest": d, "size": s, "created_ms": now} for d, s in blobs.items()]
         for i in range(0, len(rows), 1000):
-            conn.execute(_insert(conn, dataset_blobs).on_conflict_do_nothing(), rows[i : i + 1000])
+            conn.execute(
+                insert_for(conn, dataset_blobs).on_conflict_do_nothing(), rows[i : i + 1000]
+            )
     return version
 
 
@@ -333,7 +337,7 @@ def save_split(
             "counts": json.dumps(counts, sort_keys=True),
             "created_ms": now_ms(),
         }
-        conn.execute(_insert(conn, dataset_splits).values(**values).on_conflict_do_nothing())
+        conn.execute(insert_for(conn, dataset_splits).values(**values).on_conflict_do_nothing())
         stored = conn.execute(
             select(dataset_splits).where(
                 dataset_splits.c.version_pk == row.pk, dataset_splits.c.split_key == key

@@ -272,13 +272,12 @@ def relabelled(
     table: LabelTable,
     suite_yaml: str | None,
 ) -> Ingested:
-    """The version with new labels (images; quarantined files keep their place)."""
+    """The version with new labels (images: quarantined files keep their place; tables:
+    see ``_relabel_table``)."""
     if version.kind != "images":
-        raise InvalidInputError(
-            f"{version} is a table: its labels are a column.",
-            hint="Change the column with a transform ('prepare') or ingest the data again.",
-            details={"field": "ref"},
-        )
+        from pomona.datasets._relabel_table import relabel_table
+
+        return relabel_table(blobs, version, manifest, table, suite_yaml)
     rows = image_rows(blobs, manifest) + image_rows(blobs, manifest, quarantined=True)
     check_known(table, (r["record_id"] for r in rows), str(version))
     for row in rows:

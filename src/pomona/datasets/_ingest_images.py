@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 Labeler = Callable[[str], "str | None"]
-_WORKERS = 32  # storing a blob waits on fsync: I/O bound, so many threads
+_WORKERS = 16  # reading, hashing and storing files wait on I/O: more threads than CPUs
 
 
 def _hash(path: Path, record_id: str) -> tuple[str, int]:
@@ -54,14 +54,14 @@ def _hash(path: Path, record_id: str) -> tuple[str, int]:
 
 
 class _Store:
-    """Stores files not already referred to by a version, once each."""
+    """Stores files not already referred to by a version, once each, a batch at a time."""
 
     def __init__(self, blobs: ArtifactStore, known: Callable[[list[str]], set[str]]) -> None:
         self.blobs = blobs
         self.known = known
         self.stored: set[str] = set()
 
-    def put(self, items: Sequence[tuple[Path, str, str]], pool: ThreadPoolExecutor) -> None:
+    def put(self, items: Sequence[tuple[Path, str, str]]) -> None:
         """``items``: (path, record id, digest) of one batch."""
         fresh = [it for it in items if it[2] not in self.stored]
         skip = self.known([d for _, _, d in fresh])
@@ -70,7 +70,7 @@ class _Store:
             if digest not in skip:
                 todo.setdefault(digest, (path, record_id))
         pending = list(todo.items())
-        stored = pool.map(self.blobs.put_file, [path for _, (path, _) in pending])
+        stored = self.blobs.put_files([path for _, (path, _) in pending], workers=_WORKERS)
         for (expected, (_, record_id)), (digest, _) in zip(pending, stored, strict=True):
             if digest != expected:
                 raise InvalidInputError(
@@ -94,28 +94,44 @@ def ingest_images(
     rows: list[dict[str, Any]] = []
     store = _Store(blobs, known)
 
-    def records(pool: ThreadPoolExecutor) -> Iterator[tuple[str, Path]]:
+    def records() -> Iterator[tuple[str, Path]]:
         files = source.files
         for start in range(0, len(files), batch_size):
             batch: list[SourceFile] = files[start : start + batch_size]
-            paths = list(pool.map(_local_path(source), batch))
-            hashed = list(pool.map(_hash, paths, [f.record_id for f in batch]))
-            store.put(
-                [(p, f.record_id, d) for p, f, (d, _) in zip(paths, batch, hashed, strict=True)],
-                pool,
-            )
+            paths, hashed = _fetch_and_store(source, batch, store)
             for item, path, (digest, size) in zip(batch, paths, hashed, strict=True):
                 label = labeler(item.record_id)
                 rows.append({"record_id": item.record_id, "digest": digest, "size": size})
                 rows[-1]["label"] = label
                 yield item.record_id, path
 
-    with ThreadPoolExecutor(_WORKERS, thread_name_prefix="pomona-ingest") as pool:
-        validation = _quality.validate_images(records(pool), suite)
+    validation = _quality.validate_images(records(), suite)
     properties = validation.properties
     for row in rows:
         row.update(property_columns(properties.get(row["record_id"])))
     return build_image_version(blobs, rows, validation.report, _quality.suite_yaml(suite))
+
+
+def _fetch_and_store(
+    source: FileSource, batch: list[SourceFile], store: _Store
+) -> tuple[list[Path], list[tuple[str, int]]]:
+    """Local paths and (digest, size) of a batch, its new content stored.
+
+    The threads end with the batch: validation forks its worker processes only while
+    this process runs a single thread.
+    """
+    workers = max(1, min(_WORKERS, len(batch) // 8))
+    fetch = _local_path(source)
+
+    def work(items: list[SourceFile]) -> list[tuple[Path, tuple[str, int]]]:
+        return [(path, _hash(path, f.record_id)) for f in items for path in (fetch(f),)]
+
+    with ThreadPoolExecutor(workers, thread_name_prefix="pomona-ingest") as pool:
+        done = list(pool.map(work, [batch[i::workers] for i in range(workers)]))
+    ordered = [done[i % workers][i // workers] for i in range(len(batch))]
+    paths, hashed = [p for p, _ in ordered], [h for _, h in ordered]
+    store.put([(p, f.record_id, d) for p, f, (d, _) in zip(paths, batch, hashed, strict=True)])
+    return paths, hashed
 
 
 def _local_path(source: FileSource) -> Callable[[SourceFile], Path]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -101,17 +102,20 @@ def store_table(
     clean, held = PartWriter(blobs), PartWriter(blobs)
     split = _Splitter(suite, label)
     last = None
-    try:
-        for item in batches:
-            if item.name != last:
-                clean.flush()
-                last = item.name
-            split.add(item, clean, held)
-        clean.close()
-        held.close()
-    finally:
-        clean.close()
-        held.close()
+    with _Behind() as behind:
+        try:
+            for item in batches:
+                if item.name != last:
+                    behind.submit(clean.flush)
+                    last = item.name
+                split.add(item, clean, held, behind)
+            behind.submit(clean.close)
+            behind.submit(held.close)
+            behind.wait()
+        finally:
+            behind.wait(raising=False)
+            clean.close()
+            held.close()
     if split.schema is None:
         raise InvalidInputError(
             "The source holds no rows.",
@@ -133,7 +137,7 @@ class _Splitter:
         self.labels: Counter[str] = Counter()
         self.seen = 0
 
-    def add(self, item: TableBatch, clean: PartWriter, held: PartWriter) -> None:
+    def add(self, item: TableBatch, clean: PartWriter, held: PartWriter, behind: _Behind) -> None:
         import pandas as pd
         import pyarrow as pa
 
@@ -150,15 +154,54 @@ class _Splitter:
         self.seen = len(quarantined)
         bad = np.isin(item.ids, np.array([int(k) for k in fresh], dtype=np.int64))
         table = pa.Table.from_batches([item.batch]).append_column(RECORD_INDEX, pa.array(item.ids))
-        clean.write(table.filter(pa.array(~bad)))
-        if bad.any():
+        any_bad = bool(bad.any())
+        good = df[~bad] if any_bad else df
+        kept = table.filter(pa.array(~bad)) if any_bad else table
+        held_rows = None
+        if any_bad:
             reasons = [json.dumps(quarantined[str(i)]) for i in item.ids[bad]]
-            held.write(table.filter(pa.array(bad)).append_column(REASONS, pa.array(reasons)))
-        good = df[~bad]
-        if not good.empty:
-            self.profiler.update(good)
+            held_rows = table.filter(pa.array(bad)).append_column(REASONS, pa.array(reasons))
         if self.label is not None:
             self.labels.update(good[self.label].astype("string").fillna(NO_LABEL).tolist())
+        behind.submit(lambda: self._store(kept, held_rows, good, clean, held))
+
+    def _store(
+        self,
+        kept: pa.Table,
+        held_rows: pa.Table | None,
+        good: pd.DataFrame,
+        clean: PartWriter,
+        held: PartWriter,
+    ) -> None:
+        clean.write(kept)
+        if held_rows is not None:
+            held.write(held_rows)
+        if not good.empty:
+            self.profiler.update(good)
+
+
+class _Behind:
+    """Runs jobs in order in one thread, at most one behind the caller (bounded memory):
+    writing Parquet and profiling a batch overlap with reading and validating the next."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="pomona-table")
+        self._pending: Future[None] | None = None
+
+    def submit(self, job: Callable[[], None]) -> None:
+        self.wait()
+        self._pending = self._pool.submit(job)
+
+    def wait(self, *, raising: bool = True) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None and (raising or pending.exception() is None):
+            pending.result()
+
+    def __enter__(self) -> _Behind:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _check_label(label: str | None, names: list[str]) -> None:

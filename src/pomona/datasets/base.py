@@ -68,6 +68,21 @@ class DatasetsAPI(Protocol):
         """
         ...
 
+    def delete_version(self, ref: RefLike, *, force: bool = False) -> None:
+        """Delete one version (``"apples:3"``); deleting a missing one is not an error.
+
+        Its blobs no other version holds are freed by ``pomona gc``.
+        Raises:
+            ConflictError: a version was made from it, or a model's lineage names it, and
+                ``force`` is false.
+        """
+        ...
+
+    def delete(self, name: str, *, force: bool = False) -> None:
+        """Delete a dataset with every version (refused while a model names one, unless
+        ``force``); deleting a missing one is not an error."""
+        ...
+
     def list_datasets(
         self, *, limit: int = 100, page_token: str | None = None
     ) -> Page[DatasetInfo]:

@@ -7,31 +7,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pomona.artifacts.base import ArtifactStore, check_digest
-from pomona.datasets import _catalog, _derive, _quality, _splitting
-from pomona.datasets._commit import Provenance, commit, validation_error
-from pomona.datasets._ingest_images import ingest_images
-from pomona.datasets._ingest_table import ingest_table
-from pomona.datasets._labels import (
-    LabelTable,
-    check_known,
-    read_label_csv,
-    read_label_file,
-    subfolder_label,
-)
-from pomona.datasets._manifest import (
-    Ingested,
-    Manifest,
-    load_manifest,
-    read_json,
-)
+from pomona.datasets import _catalog, _deletion, _derive, _quality, _splitting
+from pomona.datasets._commit import Provenance, validation_error
+from pomona.datasets._hooks import EventSink, Referrers
+from pomona.datasets._ingesting import IngestMixin
+from pomona.datasets._labels import LabelTable, read_label_csv, read_label_file
+from pomona.datasets._manifest import Manifest, load_manifest, read_json
 from pomona.datasets._model import DatasetInfo, DatasetSplit, DatasetVersion, Record
 from pomona.datasets._quality import SuiteLike
 from pomona.datasets._reading import export_version, find_image, image_rows, load_table
 from pomona.datasets._refs import RefLike, as_ref, check_dataset_name, check_run_id
-from pomona.datasets._sources import FileSource, check_allowed, open_source
+from pomona.datasets._sources import check_allowed
 from pomona.errors import InvalidInputError
 from pomona.metadata import MetadataStore
-from pomona.types import Page
+from pomona.types import Digest, Page
 
 if TYPE_CHECKING:
     import pandas as pd  # type: ignore[import-untyped]
@@ -41,15 +30,16 @@ if TYPE_CHECKING:
 
 __all__ = ["DatasetService"]
 
-TABLE_BATCH_FACTOR = 128
 
-
-class DatasetService:
+class DatasetService(IngestMixin):
     """Datasets on a metadata store and an artifact store (implements ``DatasetsAPI``).
 
     Args:
         allowed_roots: local folders sources may be read from; empty allows any.
         batch_size: image files per batch (tables: 128 times as many rows).
+        events: where ``dataset.version_created`` goes (the pipelines' outbox).
+        referrers: what outside datasets refers to a version (models' lineage);
+            deleting a version they name needs ``force=True``.
     """
 
     def __init__(
@@ -59,11 +49,15 @@ class DatasetService:
         *,
         allowed_roots: Sequence[Path] = (),
         batch_size: int = 512,
+        events: EventSink | None = None,
+        referrers: Referrers | None = None,
     ) -> None:
         self._db = metadata
         self._blobs = artifacts
         self._roots = tuple(Path(r) for r in allowed_roots)
         self._batch = batch_size
+        self.events = events
+        self.referrers = referrers
 
     # --- versions -----------------------------------------------------------------------
 
@@ -103,80 +97,33 @@ class DatasetService:
             row = _catalog.load_version(conn, as_ref(ref))
         return _catalog.version_from_row(row), dict(row._mapping)
 
-    # --- ingest -------------------------------------------------------------------------
+    # --- deletion -----------------------------------------------------------------------
 
-    def ingest(
-        self,
-        name: str,
-        source: str | Path,
-        *,
-        labels: str | Path | None = None,
-        label_column: str | None = None,
-        query: str | None = None,
-        suite: SuiteLike = None,
-        strict: bool = False,
-        storage_options: Mapping[str, Any] | None = None,
-        run_id: str | None = None,
-        description: str | None = None,
-    ) -> DatasetVersion:
-        check_dataset_name(name)
-        check_run_id(run_id)
-        parent = _catalog.find_latest(self._db, name)
-        src = open_source(
-            source, query=query, storage_options=storage_options, allowed_roots=self._roots
+    def delete_version(self, ref: RefLike, *, force: bool = False) -> None:
+        r = as_ref(ref)
+        if r.version is None:
+            raise InvalidInputError(
+                f"'{r.name}' names no version to delete.",
+                hint=f"Name one ('{r.name}:3'), or delete the dataset: delete('{r.name}').",
+                details={"field": "ref"},
+            )
+        _deletion.delete_versions(
+            self._db, self._blobs, r.name, r.version, force=force, referrers=self.referrers
         )
-        try:
-            if isinstance(src, FileSource) and src.kind == "images":
-                ingested = ingest_images(
-                    src,
-                    blobs=self._blobs,
-                    known=lambda ds: _catalog.known_digests(self._db, ds),
-                    labeler=self._labeler(src, labels, label_column),
-                    suite=_quality.image_suite(suite),
-                    batch_size=self._batch,
-                )
-            else:
-                ingested = ingest_table(
-                    src,
-                    blobs=self._blobs,
-                    suite=self._table_suite(suite, parent),
-                    label=None if labels is None else str(labels),
-                    batch_rows=self._batch * TABLE_BATCH_FACTOR,
-                )
-        finally:
-            src.close()
-        how = Provenance(
-            "ingest",
-            parent=parent,
-            source=src.description,
-            run_id=run_id,
-            description=description,
-            strict=strict,
+
+    def delete(self, name: str, *, force: bool = False) -> None:
+        _deletion.delete_versions(
+            self._db,
+            self._blobs,
+            check_dataset_name(name),
+            None,
+            force=force,
+            referrers=self.referrers,
         )
-        return self.commit(name, ingested, how)
 
-    def _labeler(
-        self, src: FileSource, labels: str | Path | None, label_column: str | None
-    ) -> _derive.Labeler:
-        if labels is None:
-            return lambda _: None
-        if str(labels) == "subfolders":
-            return subfolder_label
-        path = check_allowed(Path(labels), self._roots)
-        table = read_label_file(path, label_column=label_column)
-        check_known(table, (f.record_id for f in src.files), f"the source '{src.description}'")
-        return table.labels.get
-
-    def _table_suite(self, suite: SuiteLike, parent: DatasetVersion | None) -> Any:
-        given = _quality.table_suite(suite)
-        if given is not None or parent is None:
-            return given
-        stored = self.get_suite(parent.ref)
-        return _quality.table_suite(stored) if stored else None
-
-    def commit(self, name: str, ingested: Ingested, how: Provenance) -> DatasetVersion:
-        """Store what an ingest or derivation produced as the next version of ``name``."""
-        return self.get_version(commit(self._db, self._blobs, name, ingested, how))
+    def collect_garbage(self) -> list[Digest]:
+        """Free the blobs of deleted versions no record refers to (``pomona gc``)."""
+        return _deletion.collect_garbage(self._db, self._blobs)
 
     # --- checks -------------------------------------------------------------------------
 

@@ -14,7 +14,11 @@
 from __future__ import annotations
 
 from pomona.features._codec import FeatureValue
-from pomona.features._image_features import image_feature_schema, image_features
+from pomona.features._image_features import (
+    image_feature_schema,
+    image_features,
+    image_vector,
+)
 from pomona.features._ingest import TransformContext
 from pomona.features._loader import load_definitions
 from pomona.features.base import (
@@ -46,6 +50,7 @@ from pomona.features.service import FeatureStore
 from pomona.features.serving import FeatureEnricher
 from pomona.features.sources import (
     ArtifactSource,
+    DatasetSink,
     DatasetSource,
     FileSource,
     ResolvedDataset,
@@ -57,6 +62,7 @@ from pomona.features.sources import (
 __all__ = [
     "AppliedObject",
     "ArtifactSource",
+    "DatasetSink",
     "DatasetSource",
     "Definition",
     "Entity",
@@ -87,6 +93,7 @@ __all__ = [
     "feature_transformation",
     "image_feature_schema",
     "image_features",
+    "image_vector",
     "load_definitions",
     "parse_ttl",
     "source_from_spec",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from pomona.errors import InvalidInputError
 from pomona.features._resolve import Column
 from pomona.features.definitions import Feature, ValueType
@@ -135,7 +137,7 @@ def entity_table(table: pa.Table, columns: Sequence[Column], timestamp_column: s
                 )
     arrays = {name: _key_array(table, key) for name, key in keys.items()}
     arrays["_pit_ts"] = _timestamps(table, timestamp_column)
-    arrays["_eid"] = pa.array(range(table.num_rows), pa.int64())
+    arrays["_eid"] = pa.array(np.arange(table.num_rows, dtype=np.int64))
     return pa.table(arrays)
 
 

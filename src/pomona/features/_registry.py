@@ -22,7 +22,7 @@ from pomona.features.definitions import (
 from pomona.metadata.schema import feature_object_versions as versions_t
 from pomona.metadata.schema import feature_objects as objects_t
 
-__all__ = ["KINDS", "Stored", "kind_of", "load", "load_all", "page", "store"]
+__all__ = ["KINDS", "Stored", "kind_of", "load", "load_all", "page", "stamp", "store"]
 
 Kind = Literal["entity", "feature_view", "feature_service"]
 KINDS: dict[Kind, str] = {
@@ -163,6 +163,18 @@ def load(conn: Connection, kind: Kind, name: str, version: int | None = None) ->
             details={"kind": kind, "name": name},
         )
     return _stored(kind, row)
+
+
+def stamp(conn: Connection) -> tuple[int, int, int]:
+    """Changes whenever a definition is stored: (objects, sum of versions, newest update)."""
+    row = conn.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(objects_t.c.latest_version), 0),
+            func.coalesce(func.max(objects_t.c.updated_ms), 0),
+        ).select_from(objects_t)
+    ).one()
+    return int(row[0]), int(row[1]), int(row[2])
 
 
 def load_all(conn: Connection, kind: Kind) -> dict[str, Stored]:

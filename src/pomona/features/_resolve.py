@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from pomona.errors import InvalidInputError, NotFoundError
 from pomona.features.definitions import Entity, Feature, FeatureService, FeatureView
 
 __all__ = ["BoundView", "Catalog", "Column", "bind_view", "expand_refs"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,17 @@ class Catalog:
     _memo: dict[tuple[object, bool], list[Column]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    _plans: dict[object, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def memo(self, key: object, build: Callable[[], T]) -> T:
+        """``build()``, kept with this catalog under ``key`` (for up to 1024 keys)."""
+        if key in self._plans:
+            found: T = self._plans[key]
+            return found
+        value = build()
+        if len(self._plans) < 1024:
+            self._plans[key] = value
+        return value
 
     def view(self, name: str) -> BoundView:
         bound = self.views.get(name)

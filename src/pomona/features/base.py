@@ -125,6 +125,11 @@ class TrainingDataset:
     feature_columns: list[str]
     lineage: dict[str, dict[str, object]]
     created_at: datetime
+    entity_digest: str | None = None
+    """sha256 of the entity rows it was joined for (Arrow IPC of the frame as given)."""
+    dataset: str | None = None
+    """The table dataset version holding the same rows (``grader_train:2``), when the
+    store is wired to the workspace's datasets: train on it to trace a model back here."""
 
 
 @dataclass(frozen=True)
@@ -220,7 +225,8 @@ class FeaturesAPI(Protocol):
         timestamp_column: str = "event_timestamp",
         full_names: bool = False,
     ) -> TrainingDataset:
-        """``get_historical_features`` saved as a Parquet artifact, versioned by name."""
+        """``get_historical_features`` saved as a Parquet artifact, versioned by name, and
+        in a workspace also as the next version of the table dataset ``name``."""
         ...
 
     def get_training_dataset(self, name: str, *, version: int | None = None) -> TrainingDataset: ...

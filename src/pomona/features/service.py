@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 from pomona._utils.clock import from_ms, now_ms, to_ms
 from pomona._utils.paging import decode_page_token, encode_page_token
 from pomona.artifacts.base import ArtifactStore
-from pomona.errors import InvalidInputError
+from pomona.errors import InvalidInputError, NotFoundError
 from pomona.features import _registry, _segments
 from pomona.features._codec import FeatureValue, entity_columns
 from pomona.features._duck import DuckSettings
@@ -46,7 +46,8 @@ if TYPE_CHECKING:
     import pandas as pd  # type: ignore[import-untyped,unused-ignore]
     import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
 
-    from pomona.features.sources import SourceResolver
+    from pomona.features._online import ReadPlan
+    from pomona.features.sources import DatasetSink, SourceResolver
 
 __all__ = ["FeatureStore"]
 
@@ -59,6 +60,7 @@ class FeatureStore:
     Args:
         cache_dir: local folder for verified copies of Parquet blobs and DuckDB spill files.
         resolver: turns dataset versions into Parquet blobs (wired by the client).
+        sink: stores training datasets as table dataset versions too (wired by the client).
         memory_limit_mb: DuckDB's memory limit per query (it spills to disk beyond).
         batch_rows: rows per streamed batch (ingest, materialisation).
         catalog_ttl_s: how long online reads trust cached definitions.
@@ -72,6 +74,7 @@ class FeatureStore:
         cache_dir: Path,
         *,
         resolver: SourceResolver | None = None,
+        sink: DatasetSink | None = None,
         memory_limit_mb: int = 1024,
         batch_rows: int = 65_536,
         catalog_ttl_s: float = 5.0,
@@ -86,9 +89,10 @@ class FeatureStore:
             duck=DuckSettings(memory_limit_mb, temp_dir=Path(cache_dir) / "duckdb"),
             batch_rows=batch_rows,
         )
-        self._training = TrainingSets(metadata, artifacts, self.offline)
+        self._training = TrainingSets(metadata, artifacts, self.offline, sink)
         self._catalog_ttl_s = catalog_ttl_s
-        self._catalog: tuple[float, Catalog] | None = None
+        self._catalog: tuple[float, tuple[int, int, int], Catalog] | None = None
+        self._layouts: dict[tuple[str, int], tuple[str, ...]] = {}
 
     def close(self) -> None:
         self.online.close()
@@ -144,11 +148,20 @@ class FeatureStore:
         return bound
 
     def catalog(self, *, fresh: bool = False) -> Catalog:
-        """The latest definitions, cached for ``catalog_ttl_s`` (``fresh`` reloads)."""
+        """The latest definitions, trusted for ``catalog_ttl_s`` (``fresh``: checked now).
+
+        A check reads one row (a stamp of the definitions); they are reloaded only when
+        the stamp changed, so cached read plans survive the check.
+        """
         cached = self._catalog
-        if not fresh and cached is not None and time.monotonic() - cached[0] < self._catalog_ttl_s:
-            return cached[1]
+        now = time.monotonic()
+        if not fresh and cached is not None and now - cached[0] < self._catalog_ttl_s:
+            return cached[2]
         with self._db.read() as conn:
+            stamp = _registry.stamp(conn)
+            if cached is not None and cached[1] == stamp:
+                self._catalog = (now, stamp, cached[2])
+                return cached[2]
             entities = _registry.load_all(conn, "entity")
             views = _registry.load_all(conn, "feature_view")
             services = _registry.load_all(conn, "feature_service")
@@ -160,7 +173,7 @@ class FeatureStore:
             },
             {n: s.definition for n, s in services.items()},  # type: ignore[misc]
         )
-        self._catalog = (time.monotonic(), catalog)
+        self._catalog = (now, stamp, catalog)
         return catalog
 
     def get_entity(self, name: str) -> EntityInfo:
@@ -309,21 +322,45 @@ class FeatureStore:
     ) -> dict[str, list[FeatureValue]]:
         from pomona.features._online import read_features
 
-        columns = self.catalog().columns(features, full_names=full_names)
+        plan = self._read_plan(features, full_names)
         at_ms = now_ms() if at is None else to_ms(at)
-        return read_features(self.online, columns, entity_columns(entity_rows), at_ms)
+        return read_features(self.online, plan, entity_columns(entity_rows), at_ms, self._layout)
+
+    def _layout(self, view: str, version: int) -> tuple[str, ...]:
+        """The features of ``view`` at ``version`` (to read payloads it wrote), cached."""
+        key = (view, version)
+        names = self._layouts.get(key)
+        if names is None:
+            try:
+                with self._db.read() as conn:
+                    stored = _registry.load(conn, "feature_view", view, version)
+            except NotFoundError:
+                return ()
+            assert isinstance(stored.definition, FeatureView)
+            names = tuple(stored.definition.feature_names)
+            self._layouts[key] = names
+        return names
+
+    def _read_plan(self, features: FeaturesRef, full_names: bool) -> ReadPlan:
+        from pomona.features._online import read_plan
+
+        catalog = self.catalog()
+        key = ("read", features if isinstance(features, str) else tuple(features), full_names)
+        return catalog.memo(
+            key, lambda: read_plan(catalog.columns(features, full_names=full_names))
+        )
 
     def get_feature_vectors(
         self, service: str, entity_rows: EntityRows, *, at: datetime | None = None
     ) -> list[list[FeatureValue]]:
         from pomona.features._online import read_features
 
-        columns = self.catalog().columns(service)
+        plan = self._read_plan(service, False)
         at_ms = now_ms() if at is None else to_ms(at)
         cols = read_features(
-            self.online, columns, entity_columns(entity_rows), at_ms, with_keys=False
+            self.online, plan, entity_columns(entity_rows), at_ms, self._layout, with_keys=False
         )
-        values = [cols[c.output] for c in columns]
+        values = [cols[name] for name in plan.names]
         return [list(row) for row in zip(*values, strict=True)] if values else []
 
     def push(

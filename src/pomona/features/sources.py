@@ -2,7 +2,8 @@
 
 A source is a small frozen value, recorded as JSON with its feature view. Dataset
 versions belong to another domain: a ``SourceResolver`` (wired by the client) turns a
-``DatasetSource`` into the Parquet blobs of that version.
+``DatasetSource`` into the Parquet blobs of that version, and a ``DatasetSink`` stores a
+training set as a new table version.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pomona.types import Digest
 
 __all__ = [
     "ArtifactSource",
+    "DatasetSink",
     "DatasetSource",
     "FileSource",
     "ResolvedDataset",
@@ -174,6 +176,19 @@ class SourceResolver(Protocol):
         Raises:
             NotFoundError: no such dataset or version.
             InvalidInputError: the version holds no table the features can read.
+        """
+        ...
+
+
+class DatasetSink(Protocol):
+    """Stores a training set as a table dataset version (the datasets domain implements it)."""
+
+    def save_table(self, name: str, path: Path, *, source: str, description: str) -> str:
+        """Store the Parquet file at ``path`` as the next version of the table dataset
+        ``name``, its lineage naming ``source``; the new version's ref (``name:3``).
+
+        Raises:
+            InvalidInputError: ``name`` cannot name a dataset, or names an image dataset.
         """
         ...
 

@@ -3,6 +3,7 @@ waiting to be retried, failed or skipped."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sys
 import time
@@ -16,6 +17,7 @@ from pomona.errors import PomonaError
 from pomona.executors.base import Task
 from pomona.pipelines._graph import Node
 from pomona.pipelines._hashing import cache_key
+from pomona.pipelines.base import StepBatchStore
 from pomona.pipelines.records import ArtifactLink, RunState, StepRun, StepState
 from pomona.types import Digest
 
@@ -44,6 +46,7 @@ class Execution:
         self.flight: dict[Future[Any], tuple[Node, StepRun]] = {}
         self.waiting: dict[str, tuple[float, Node, StepRun]] = {}
         self.failures: list[StepRun] = []
+        self.unwritten: list[StepRun] = []
 
     def loop(self) -> tuple[RunState, str | None]:
         while True:
@@ -54,9 +57,11 @@ class Execution:
             timeout = (
                 max(0.0, min(w[0] for w in self.waiting.values()) - now) if self.waiting else None
             )
+            self._flush()
             done, _ = wait(list(self.flight), timeout=timeout, return_when=FIRST_COMPLETED)
             for future in done:
                 self._finish(future)
+        self._flush()
         if all(s is StepState.SUCCEEDED for s in self.state.values()):
             return RunState.SUCCEEDED, None
         first = self.failures[0] if self.failures else None
@@ -67,6 +72,22 @@ class Execution:
     def cancel(self) -> None:
         for future in self.flight:
             future.cancel()
+        with contextlib.suppress(PomonaError):
+            self._flush()
+
+    def _record(self, rec: StepRun) -> None:
+        """Queue a step record; ``_flush`` writes the queue in one transaction (a step's end
+        and the next step's start, or a chain of cache hits, cost one write)."""
+        self.unwritten.append(rec)
+
+    def _flush(self) -> None:
+        records, self.unwritten = self.unwritten, []
+        store = self.r.store
+        if isinstance(store, StepBatchStore):
+            store.record_steps(records)
+            return
+        for rec in records:
+            store.record_step(rec)
 
     def _start_ready(self) -> None:
         now = time.monotonic()
@@ -116,7 +137,7 @@ class Execution:
                 outputs=hit.outputs,
                 logs_digest=hit.logs_digest,
             )
-            self.r.store.record_step(done)
+            self._record(done)
             self._succeeded(node.name, done)
             return
         self._submit(node, rec)
@@ -129,7 +150,8 @@ class Execution:
         self.attempts[node.name] += 1
         attempt = self.attempts[node.name]
         rec = dataclasses.replace(rec, state=StepState.RUNNING, attempt=attempt, started_at=_now())
-        self.r.store.record_step(rec)
+        self._record(rec)
+        self._flush()  # recorded as running before it runs (a crash marks it dead)
         self.state[node.name] = StepState.RUNNING
         opts = node.step.options
         task = Task(
@@ -184,7 +206,7 @@ class Execution:
                 error=None,
                 traceback=None,
             )
-            self.r.store.record_step(done)
+            self._record(done)
             self._succeeded(node.name, done)
             return
         opts = node.step.options
@@ -197,11 +219,11 @@ class Execution:
         attempt = self.attempts[node.name]
         if attempt <= opts.retries:
             delay = opts.retry_delay_s * opts.retry_backoff ** (attempt - 1)
-            self.r.store.record_step(failed)
+            self._record(failed)
             self.waiting[node.name] = (time.monotonic() + delay, node, failed)
             return
         failed = dataclasses.replace(failed, state=StepState.FAILED, ended_at=_now())
-        self.r.store.record_step(failed)
+        self._record(failed)
         self.state[node.name] = StepState.FAILED
         self.failures.append(failed)
         self._skip_dependants(node.name)
@@ -217,7 +239,7 @@ class Execution:
                 skipped = dataclasses.replace(
                     self.base[dep], state=StepState.SKIPPED, error=f"Skipped: step '{name}' failed."
                 )
-                self.r.store.record_step(skipped)
+                self._record(skipped)
 
 
 def _result_of(future: Future[Any]) -> Mapping[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, select, true, update
@@ -86,14 +87,21 @@ class SqlRuns:
             )
 
     def record_step(self, step: StepRun) -> None:
+        self.record_steps([step])
+
+    def record_steps(self, records: Sequence[StepRun]) -> None:
+        """Write several step records (in order) in one transaction."""
+        if not records:
+            return
         with self._db.write() as conn:
-            run_pk = self._cached_run_pk(conn, step.run_id)
-            row = _rows.step_row(step, run_pk)
-            step_pk = conn.execute(_upsert_step(conn.dialect.name), row).scalar_one()
-            conn.execute(delete(arts).where(arts.c.step_pk == step_pk))
-            rows = _rows.link_rows(step, step_pk)
-            if rows:
-                conn.execute(arts.insert(), rows)
+            upsert = _upsert_step(conn.dialect.name)
+            for step in records:
+                run_pk = self._cached_run_pk(conn, step.run_id)
+                step_pk = conn.execute(upsert, _rows.step_row(step, run_pk)).scalar_one()
+                conn.execute(delete(arts).where(arts.c.step_pk == step_pk))
+                rows = _rows.link_rows(step, step_pk)
+                if rows:
+                    conn.execute(arts.insert(), rows)
 
     def _cached_run_pk(self, conn: Connection, run_id: str) -> int:
         pks: dict[str, int] = self.__dict__.setdefault("_run_pks", {})

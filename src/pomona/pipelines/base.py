@@ -3,7 +3,8 @@ transport (the SQL database embedded, or a Pomona server over HTTP)."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
 
 from pomona.pipelines.records import (
     Event,
@@ -16,7 +17,7 @@ from pomona.pipelines.records import (
 )
 from pomona.types import Page
 
-__all__ = ["PipelineStore"]
+__all__ = ["PipelineStore", "StepBatchStore"]
 
 
 class PipelineStore(Protocol):
@@ -93,4 +94,14 @@ class PipelineStore(Protocol):
         self, type: str | None = None, *, limit: int = 50, page_token: str | None = None
     ) -> Page[Event]:
         """Events, newest first."""
+        ...
+
+
+@runtime_checkable
+class StepBatchStore(Protocol):
+    """A pipeline store that can write several step records in one transaction; the runner
+    uses it to write a step's end and the next step's start together."""
+
+    def record_steps(self, records: Sequence[StepRun]) -> None:
+        """Write the records in order, all or none."""
         ...

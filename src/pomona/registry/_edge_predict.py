@@ -15,6 +15,16 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+_NUMERIC = {  # the type the ONNX model takes wins over the signature's (uint8 images → float)
+    "tensor(float)": "float32",
+    "tensor(double)": "float64",
+    "tensor(float16)": "float16",
+    "tensor(int64)": "int64",
+    "tensor(int32)": "int32",
+    "tensor(uint8)": "uint8",
+    "tensor(int8)": "int8",
+    "tensor(bool)": "bool",
+}
 
 
 class Model:
@@ -32,7 +42,7 @@ class Model:
         import numpy as np
 
         inputs = self.signature["inputs"]
-        dtype = inputs[0]["dtype"]
+        dtype = _NUMERIC.get(self.session.get_inputs()[0].type, inputs[0]["dtype"])
         if self.signature["input_kind"] == "columns":
             if isinstance(rows, dict):
                 columns = [rows[spec["name"]] for spec in inputs]

@@ -10,12 +10,32 @@ import numpy as np
 from pomona.registry.flavors.base import Array, Flavor, OnnxModel, require
 from pomona.registry.signature import Signature, as_array
 
-__all__ = ["onnx_feed", "onnx_session", "parity"]
+__all__ = ["NUMERIC_INPUTS", "onnx_feed", "onnx_input_dtype", "onnx_session", "parity"]
 
 
-def onnx_feed(signature: Signature, batch: object) -> Array:
-    """The ONNX model's one input for a batch: a table's columns stacked into a 2-D array."""
-    dtype = signature.inputs[0].dtype
+NUMERIC_INPUTS = {
+    "tensor(float)": "float32",
+    "tensor(double)": "float64",
+    "tensor(float16)": "float16",
+    "tensor(int64)": "int64",
+    "tensor(int32)": "int32",
+    "tensor(uint8)": "uint8",
+    "tensor(int8)": "int8",
+    "tensor(bool)": "bool",
+}
+"""numpy dtypes of ONNX input types: a model may take another type than its signature says
+(a torch model on uint8 images is exported with float inputs, as the flavor casts them)."""
+
+
+def onnx_input_dtype(session: Any) -> str | None:
+    """The numpy dtype the session's first input takes (``None`` for strings)."""
+    return NUMERIC_INPUTS.get(str(session.get_inputs()[0].type))
+
+
+def onnx_feed(signature: Signature, batch: object, dtype: str | None = None) -> Array:
+    """The ONNX model's one input for a batch: a table's columns stacked into a 2-D array,
+    as ``dtype`` (default: the signature's)."""
+    dtype = dtype or signature.inputs[0].dtype
     if signature.input_kind == "columns":
         frame: Any = batch
         return np.column_stack([as_array(frame[s.name]) for s in signature.inputs]).astype(dtype)
@@ -50,7 +70,7 @@ def parity(
     Labels that are not numbers count 0 when all equal and 1 otherwise.
     """
     session = onnx_session(onnx.data)
-    feed = {session.get_inputs()[0].name: onnx_feed(signature, example)}
+    feed = {session.get_inputs()[0].name: onnx_feed(signature, example, onnx_input_dtype(session))}
     names = [o.name for o in session.get_outputs()]
     results: Mapping[str, Array] = dict(zip(names, session.run(None, feed), strict=True))
     native = {"predictions": flavor.predict(model, example)}

@@ -62,8 +62,8 @@ class ExportNotSupportedError(InvalidInputError):
         super().__init__(
             message,
             hint=kw.pop("hint", None)
-            or "Export works for scikit-learn models skl2onnx converts and for PyTorch "
-            "modules; serve this model with its own flavor instead.",
+            or "Export works for scikit-learn models skl2onnx converts, PyTorch modules "
+            "and LightGBM models; serve this model with its own flavor instead.",
             details={"error": "ExportNotSupportedError", **kw.pop("details", {})},
         )
 

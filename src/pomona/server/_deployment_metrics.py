@@ -1,6 +1,8 @@
-"""Prometheus metrics of the serving host, read when ``/metrics`` is scraped: requests,
-batches, batch size and queue depth per deployment, model version and variant; the
-prediction logger's queue and counters."""
+"""Prometheus metrics of the serving host, read when ``/metrics`` is scraped: requests and
+failed requests per deployment, model version and variant (``primary``, ``canary``,
+``shadow``, ``a``, ``b``; kept after a route swap); batches, batch size and queue depth
+per loaded model (variant ``primary`` or ``challenger``); the prediction logger's queue and
+counters."""
 
 from __future__ import annotations
 
@@ -47,17 +49,17 @@ class DeploymentCollector(Collector):
         ready = GaugeMetricFamily(
             "pomona_deployment_ready", "1 when the deployment is loaded.", labels=["deployment"]
         )
+        for (name, model, variant), (n, failed) in sorted(host.counts.snapshot().items()):
+            requests.add_metric([name, model, variant], float(n))
+            errors.add_metric([name, model, variant], float(failed))
         for name, status in host.status().items():
             ready.add_metric([name], 1.0 if status.get("ready") else 0.0)
             for variant, m in (status.get("models") or {}).items():
                 labels = [name, str(m.get("model")), variant]
                 n, calls = float(m.get("requests", 0)), float(m.get("batches", 0))
-                requests.add_metric(labels, n)
                 batches.add_metric(labels, calls)
                 batch_size.add_metric(labels, n / calls if calls else 0.0)
                 queued.add_metric(labels, float(m.get("queued", 0)))
-                if "errors" in m:
-                    errors.add_metric(labels, float(m["errors"]))
         yield from (requests, errors, batches, batch_size, queued, ready)
         yield from _logger(host)
 

@@ -1,14 +1,31 @@
-"""Run the server with uvicorn."""
+"""Run the server with uvicorn: one process, or ``server.workers`` worker processes.
+
+With several workers uvicorn starts each one from an import string, so each builds its own
+app (``worker_app``) from the workspace folder and the parent's settings, handed over in
+the environment (``_POMONA_SERVER_WORKER``, outside the ``POMONA_`` settings). Each worker
+has its own serving host (models, batchers, prediction-log writer, analysis loop) and says
+which process answered in the ``X-Pomona-Worker`` header (its pid).
+"""
 
 from __future__ import annotations
 
 import ipaddress
+import json
+import os
 import socket
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pomona.client.workspace import Workspace
 from pomona.errors import ConfigError
 
-__all__ = ["is_loopback", "serve"]
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+__all__ = ["WORKER_ENV", "is_loopback", "serve", "worker_app"]
+
+WORKER_ENV = "_POMONA_SERVER_WORKER"
+"""The environment variable that hands a worker its workspace, token and settings."""
 
 
 def is_loopback(host: str) -> bool:
@@ -47,5 +64,67 @@ def serve(
             f"Binding {host} exposes the server beyond this machine, and no token is set.",
             hint="Set POMONA_TOKEN (every write must then carry it), or bind 127.0.0.1.",
         )
-    app = create_app(ws, token=token, dashboard=dashboard)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    workers = ws.settings.server.workers
+    if workers <= 1:
+        app = create_app(ws, token=token, dashboard=dashboard)
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+        return
+    os.environ[WORKER_ENV] = json.dumps(_worker_spec(ws, token, dashboard))
+    uvicorn.run(
+        "pomona.server.main:worker_app",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+    )
+
+
+def _worker_spec(ws: Workspace, token: str | None, dashboard: bool) -> dict[str, Any]:
+    """What a worker needs to open the same workspace with the same settings: every
+    scalar setting of each section, as dotted overrides."""
+    from pydantic import BaseModel, SecretStr
+
+    settings = ws.settings
+    overrides: dict[str, Any] = {}
+    for name in type(settings).model_fields:
+        section = getattr(settings, name)
+        if not isinstance(section, BaseModel):
+            continue
+        for field in type(section).model_fields:
+            value = getattr(section, field)
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            elif isinstance(value, Path):
+                value = str(value)
+            if value is None or isinstance(value, str | int | float | bool):
+                overrides[f"{name}.{field}"] = value
+    return {
+        "home": str(Path(settings.home).resolve()),
+        "token": token,
+        "dashboard": dashboard,
+        "overrides": overrides,
+    }
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker process (uvicorn's factory; see the module docstring)."""
+    import atexit
+
+    import pomona
+    from pomona.server.app import create_app
+
+    spec = json.loads(os.environ[WORKER_ENV])
+    ws = pomona.connect(spec["home"], **spec["overrides"])
+    atexit.register(ws.close)
+    app = create_app(ws, token=spec["token"], dashboard=spec["dashboard"])
+    pid = str(os.getpid())
+
+    @app.middleware("http")
+    async def say_which_worker(request: Any, call_next: Any) -> Any:
+        response = await call_next(request)
+        response.headers["X-Pomona-Worker"] = pid
+        return response
+
+    return app

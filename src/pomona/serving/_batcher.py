@@ -21,6 +21,7 @@ from typing import Any
 
 from pomona._utils.clock import now_ms
 from pomona.errors import PomonaError
+from pomona.serving._counts import RequestCounts
 from pomona.serving._inputs import Inputs, concat
 from pomona.serving._logrows import LogChunk, RowMeta, build_chunk, error_chunk
 from pomona.serving.errors import OverloadedError
@@ -70,8 +71,10 @@ class Batcher:
         max_wait_ms: int = 2,
         max_queue: int = 1024,
         log_sink: LogSink | None = None,
+        counts: RequestCounts | None = None,
     ) -> None:
         self.runtime = runtime
+        self.counts = counts
         self.max_batch_size = max_batch_size
         self.max_wait_s = max_wait_ms / 1000
         self.max_queue = max_queue
@@ -151,6 +154,11 @@ class Batcher:
             except BaseException as exc:  # never leave a request waiting
                 log.exception("serving batch failed unexpectedly")
                 for job in jobs:
+                    if job.result is None and self.counts is not None:
+                        meta = job.meta
+                        self.counts.add(
+                            meta.deployment, self.runtime.ref, meta.variant, failed=True
+                        )
                     job.result = job.result or Result(error=exc)
                 _deliver(jobs)
 
@@ -187,6 +195,11 @@ class Batcher:
                 proba = None if outputs.proba is None else outputs.proba[start : start + n]
                 job.result = Result(outputs.labels[start : start + n], proba, outputs.classes)
             start += n
+            if self.counts is not None:
+                failed = outputs is None
+                self.counts.add(
+                    job.meta.deployment, self.runtime.ref, job.meta.variant, failed=failed
+                )
         if self._log is None:
             _deliver(jobs)
             return

@@ -17,6 +17,7 @@ import numpy as np
 from pomona._utils.clock import now_ms
 from pomona.errors import InvalidInputError
 from pomona.serving._batcher import Batcher, Job, Result
+from pomona.serving._counts import RequestCounts
 from pomona.serving._images import decode_images
 from pomona.serving._inputs import Inputs, InputSpec, parse_json
 from pomona.serving._logrows import RowMeta
@@ -66,6 +67,7 @@ class LocalPredictor:
         self.logger = PredictionLogger(
             service.metadata_store, service.artifact_store, flush_interval_s=0.2
         )
+        self.counts = RequestCounts()
         self._routes: dict[str, Route] = {}
         self._lock = threading.Lock()
 
@@ -104,6 +106,7 @@ class LocalPredictor:
             max_wait_ms=0,
             max_queue=dep.options.max_queue,
             log_sink=sink,
+            counts=self.counts,
         )
 
     def predict(self, name: str, inputs: Any, *, key: str | None = None) -> dict[str, Any]:
@@ -131,6 +134,32 @@ class LocalPredictor:
             result.proba,
             result.classes,
         ).to_json()
+
+    def status(self, name: str) -> dict[str, Any]:
+        """The deployment as this process serves it (the shape of ``ServingHost.status``)."""
+        with self._lock:
+            route = self._routes.get(name)
+        versions = self.counts.of(name)
+        if route is None:
+            return {"ready": False, "revision": None, "models": {}, "versions": versions}
+        models = {"primary": route.primary, "challenger": route.challenger}
+        return {
+            "ready": True,
+            "revision": route.deployment.revision,
+            "models": {
+                k: {
+                    "model": b.runtime.ref,
+                    "engine": b.runtime.engine,
+                    "queued": b.queued,
+                    "batches": b.batches,
+                    "requests": b.requests,
+                    "errors": self.counts.errors(name, b.runtime.ref),
+                }
+                for k, b in models.items()
+                if b is not None
+            },
+            "versions": versions,
+        }
 
     def close(self) -> None:
         with self._lock:

@@ -9,6 +9,10 @@ Four checks, each an effect size against a tolerance plus a one-sided test at ``
   deciles of numeric predictions), and a chi-square test of homogeneity;
 - accuracy on requests with feedback: the fall, and a two-proportion z-test.
 
+When both sides have ``min_feedback`` labels, accuracy is the evidence about quality: the
+divergence is still measured and recorded (``diverged``) but fails the challenger only
+while labels are lacking, so a better model that predicts differently can win.
+
 Numbers come from a ``CanaryMetrics`` (serving's own prediction logs by default;
 monitoring may pass its own).
 """
@@ -110,7 +114,11 @@ def _bins(ch: list[str], ref: list[str]) -> tuple[list[str], list[str]]:
     return [str(i) for i in np.digitize(a, edges)], [str(i) for i in np.digitize(b, edges)]
 
 
-def _divergence(ch: VariantWindow, ref: VariantWindow, c: Criteria) -> dict[str, Any]:
+def _divergence(
+    ch: VariantWindow, ref: VariantWindow, c: Criteria, labelled: bool
+) -> dict[str, Any]:
+    """With enough labels on both sides accuracy judges quality: a challenger that predicts
+    differently (as a model retrained after drift should) is then not failed for it."""
     from scipy.spatial.distance import jensenshannon
     from scipy.stats import chi2_contingency
 
@@ -120,11 +128,15 @@ def _divergence(ch: VariantWindow, ref: VariantWindow, c: Criteria) -> dict[str,
     table = np.array([[ca[k] for k in classes], [cb[k] for k in classes]], dtype=float)
     js = float(jensenshannon(table[0] / table[0].sum(), table[1] / table[1].sum(), base=2))
     p = 1.0 if len(classes) < 2 else float(chi2_contingency(table + 0.5).pvalue)
+    js = 0.0 if math.isnan(js) else js
+    diverged = bool(js > c.max_divergence and p < c.alpha)
     return {
-        "js_distance": 0.0 if math.isnan(js) else js,
+        "js_distance": js,
         "p_value": p,
         "classes": classes[:50],
-        "failed": bool(js > c.max_divergence and p < c.alpha),
+        "diverged": diverged,
+        "judged_by": "accuracy" if labelled else "divergence",
+        "failed": diverged and not labelled,
     }
 
 
@@ -162,10 +174,11 @@ def judge(champion: VariantWindow, challenger: VariantWindow, criteria: Criteria
     ok_ch = challenger.latencies_ms.size > 0 and champion.latencies_ms.size > 0
     if ok_ch:
         evidence["latency"] = _latency(challenger, champion, criteria)
-    if challenger.predictions and champion.predictions:
-        evidence["divergence"] = _divergence(challenger, champion, criteria)
-    if min(champion.labelled, challenger.labelled) >= criteria.min_feedback:
+    labelled = min(champion.labelled, challenger.labelled) >= criteria.min_feedback
+    if labelled:
         evidence["accuracy"] = _accuracy(challenger, champion, criteria)
+    if challenger.predictions and champion.predictions:
+        evidence["divergence"] = _divergence(challenger, champion, criteria, labelled)
     for key, label in (
         ("error_rate", "error rate rose"),
         ("latency", "p99 latency grew"),

@@ -117,6 +117,13 @@ class DeploymentsAPI(ABC):
         """
 
     @abstractmethod
+    def status(self, name: str) -> dict[str, Any]:
+        """Readiness of the deployment where it is served (the server for a remote
+        workspace; this process for an embedded one): ``ready``, ``revision``, ``models``
+        (each loaded variant: model, engine, queued, batches, requests, errors) and
+        ``versions`` (requests and failed requests per model version and variant)."""
+
+    @abstractmethod
     def feedback(
         self, name: str, request_id: str, label: object, *, source: str = "api"
     ) -> Feedback:

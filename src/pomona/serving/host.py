@@ -22,6 +22,7 @@ import numpy as np
 from pomona._utils.clock import now_ms
 from pomona.errors import BackendUnavailableError, PomonaError
 from pomona.serving._batcher import Batcher, BatcherClosedError, Job, Result
+from pomona.serving._counts import RequestCounts
 from pomona.serving._images import decode_images
 from pomona.serving._inputs import Inputs, InputSpec
 from pomona.serving._logmetrics import LogMetrics
@@ -105,6 +106,7 @@ class ServingHost:
         self.metrics: CanaryMetrics = metrics or LogMetrics(
             service.metadata_store, service.artifact_store, service
         )
+        self.counts = RequestCounts()
         self.routes: dict[str, Route] = {}
         self.errors: dict[str, str] = {}
         self._batchers: dict[tuple[str, str], Batcher] = {}
@@ -204,6 +206,7 @@ class ServingHost:
                 max_wait_ms=options.max_wait_ms,
                 max_queue=options.max_queue,
                 log_sink=None if options.logging == "off" else self.logger.append,
+                counts=self.counts,
             )
             self._batchers[key] = batcher
         self._users[key] = self._users.get(key, 0) + 1
@@ -325,7 +328,8 @@ class ServingHost:
             log.debug("shadow copy skipped: %s", exc)
 
     def status(self) -> dict[str, Any]:
-        """Readiness of every deployment and its models (for health endpoints)."""
+        """Readiness of every deployment and its models (for health endpoints), with
+        requests and failed requests per model version and variant (``versions``)."""
         out: dict[str, Any] = {}
         for name, route in self.routes.items():
             variants = {"primary": route.primary}
@@ -341,12 +345,15 @@ class ServingHost:
                         "queued": b.queued,
                         "batches": b.batches,
                         "requests": b.requests,
+                        "errors": self.counts.errors(name, b.runtime.ref),
                     }
                     for k, b in variants.items()
                 },
+                "versions": self.counts.of(name),
             }
         for name, error in self.errors.items():
-            out.setdefault(name, {"ready": False, "revision": None, "models": {}})["error"] = error
+            entry: dict[str, Any] = {"ready": False, "revision": None, "models": {}, "versions": []}
+            out.setdefault(name, entry)["error"] = error
         return out
 
 

@@ -2,8 +2,9 @@
 
 Every decision is stored (``ws.deployments.decisions(name)``) with the analysis as evidence.
 A failing challenger is rolled back as soon as the evidence is significant; otherwise the
-rollout moves only when its step's ``interval_s`` has passed. Several servers may run the
-loop: a decision applies only to the revision it was made on.
+rollout moves only when its step's ``interval_s`` has passed. A window short of samples is
+not restarted: it grows until it has them (a ``hold`` is recorded once per interval).
+Several servers may run the loop: a decision applies only to the revision it was made on.
 """
 
 from __future__ import annotations
@@ -96,6 +97,20 @@ def _apply(
             return "promote"
         service.advance(dep.name, evidence=evidence, expected_revision=rev)
         return "advance"
+    waiting = verdict.outcome == "wait"
+    if waiting and _held_recently(service, dep.name, rollout.strategy.interval_s):
+        return None
     reason = why if auto else f"analysis {verdict.outcome} ({why}); automatic moves are off"
-    service.hold(dep.name, reason=reason, evidence=evidence, expected_revision=rev)
+    service.hold(
+        dep.name, reason=reason, evidence=evidence, expected_revision=rev, restart=not waiting
+    )
     return "hold"
+
+
+def _held_recently(service: DeploymentService, name: str, interval_s: float) -> bool:
+    """Whether the last decision is a hold less than ``interval_s`` old: a window short of
+    samples keeps growing and is recorded once per interval, not at every look."""
+    last = next(iter(service.decisions(name, limit=1)), None)
+    if last is None or last.action != "hold":
+        return False
+    return now_ms() - to_ms(last.created_at) < interval_s * 1000

@@ -26,7 +26,12 @@ __all__ = ["ModelRuntime", "Outputs", "Preparation", "TransformHook"]
 
 
 class Preparation(Protocol):
-    """A fitted preparation transform (``pomona.datasets.transforms.Transform``)."""
+    """A fitted preparation transform (``pomona.datasets.transforms.Transform``).
+
+    A table transform that changes the columns (drops, encodes) also has
+    ``input_columns``: the ``(name, dtype)`` it takes, which requests must then carry
+    instead of the model's own inputs.
+    """
 
     def transform(self, data: Any) -> Any: ...
 
@@ -75,6 +80,7 @@ class ModelRuntime:
         self._native: Any = None
         self._onnx: Any = None
         self._onnx_outputs: dict[str, str] = {}
+        self._model_columns: list[str] = []
         self._prepare: Preparation | None = None
 
     def load(self) -> ModelRuntime:
@@ -88,6 +94,10 @@ class ModelRuntime:
             self.classes = [str(c) for c in np.asarray(classes).tolist()]
         self._class_values = None if classes is None else np.asarray(classes)
         self._prepare = self._transforms(loaded.version) if self._transforms else None
+        raw = getattr(self._prepare, "input_columns", None)
+        if raw and self.spec.kind == "columns":  # requests carry what the transform takes
+            self._model_columns = [name for name, _ in self.spec.columns]
+            self.spec = InputSpec("columns", columns=tuple(raw))
         self.engine = loaded.flavor.name
         if self.runtime != "native":
             self._load_onnx()
@@ -134,7 +144,10 @@ class ModelRuntime:
             frame = pd.DataFrame(
                 {n: _cast(batch.columns[n], d) for n, d in spec.columns}, copy=False
             )
-            return frame if self._prepare is None else self._prepare.transform(frame)
+            if self._prepare is None:
+                return frame
+            prepared = self._prepare.transform(frame)
+            return prepared[self._model_columns] if self._model_columns else prepared
         if spec.is_image and batch.images is not None:
             return to_tensor(spec, batch.images, self._prepare)
         assert batch.tensor is not None
@@ -195,7 +208,9 @@ class ModelRuntime:
             "engine": self.engine,
             "inputs": self.spec.describe(),
             "classes": self.classes,
-            "preparation": None if self._prepare is None else type(self._prepare).__name__,
+            "preparation": None
+            if self._prepare is None
+            else getattr(self._prepare, "name", type(self._prepare).__name__),
         }
 
 

@@ -58,6 +58,8 @@ class DeploymentService(_feedback.FeedbackOps, DeploymentsAPI):
         registry: resolves model references, loads versions, moves aliases on promotion.
         default_actor: who acts when a call names no ``actor``.
         transforms: returns the preparation a version's inputs need (wired by the client).
+        default_options: options of a new deployment that its ``options`` do not set
+            (the ``[serving]`` settings: batch size, wait, queue, logging).
     """
 
     def __init__(
@@ -68,6 +70,7 @@ class DeploymentService(_feedback.FeedbackOps, DeploymentsAPI):
         *,
         default_actor: str = "unknown",
         transforms: TransformHook | None = None,
+        default_options: Mapping[str, Any] | None = None,
     ) -> None:
         self._db = metadata
         self._blobs = artifacts
@@ -76,8 +79,7 @@ class DeploymentService(_feedback.FeedbackOps, DeploymentsAPI):
         self._default_actor = default_actor
         self._local: LocalPredictor | None = None
         self._local_lock = threading.Lock()
-        self.host_options: dict[str, Any] = {}
-        """Keyword arguments a server gives its ``ServingHost`` (poll and flush intervals)."""
+        self.default_options = dict(DeploymentOptions.from_json(default_options).to_json())
 
     @property
     def metadata_store(self) -> MetadataStore:
@@ -132,7 +134,7 @@ class DeploymentService(_feedback.FeedbackOps, DeploymentsAPI):
         check_place(environment, "environment")
         check_place(region, "region")
         self._resolve(model, "model")
-        opts = DeploymentOptions.from_json(options)
+        opts = DeploymentOptions.from_json({**self.default_options, **dict(options or {})})
         now = now_ms()
         row = {
             "name": name,
@@ -314,8 +316,10 @@ class DeploymentService(_feedback.FeedbackOps, DeploymentsAPI):
         evidence: Mapping[str, Any],
         expected_revision: int | None = None,
         actor: str = "analysis",
+        restart: bool = True,
     ) -> Deployment:
-        """Record an analysis that moved nothing; restarts the step's clock."""
+        """Record an analysis that moved nothing; restarts the step's clock (the analysis
+        window) unless ``restart`` is false (a window still short of samples keeps growing)."""
 
         def change(dep: Deployment) -> _Change:
             rollout = _running(dep)
@@ -324,7 +328,7 @@ class DeploymentService(_feedback.FeedbackOps, DeploymentsAPI):
             return _Change(
                 dep.model,
                 dep.options,
-                rollout.with_(step_started_at=now),
+                rollout.with_(step_started_at=now) if restart else rollout,
                 "hold",
                 reason,
                 rollout.rollout_id,
@@ -507,6 +511,15 @@ class DeploymentService(_feedback.FeedbackOps, DeploymentsAPI):
                 self._local = LocalPredictor(self)
             local = self._local
         return local.predict(name, inputs, key=key)
+
+    def status(self, name: str) -> dict[str, Any]:
+        """This process's view of the deployment (its embedded predictions)."""
+        self.get(name)
+        with self._local_lock:
+            local = self._local
+        if local is None:
+            return {"ready": False, "revision": None, "models": {}, "versions": []}
+        return local.status(name)
 
     def close(self) -> None:
         """Write pending prediction logs and release loaded models."""

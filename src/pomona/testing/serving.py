@@ -91,8 +91,9 @@ class TableNet(_module_base()):  # type: ignore[misc]
         }
         generator = torch.Generator().manual_seed(seed)
         self.linear = torch.nn.Linear(n_features, len(self.init_kwargs["classes"]))
-        with torch.no_grad():
+        with torch.no_grad():  # weights AND bias from the seed: equal seeds, equal models
             self.linear.weight.copy_(torch.randn(self.linear.weight.shape, generator=generator))
+            self.linear.bias.copy_(torch.randn(self.linear.bias.shape, generator=generator))
 
     @property
     def classes_(self) -> np.ndarray[Any, Any]:

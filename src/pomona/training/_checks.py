@@ -205,7 +205,9 @@ def slices_gate(
     min_n: int = 20,
 ) -> GateResult:
     """No slice loses more than ``tolerance`` against the champion's same slice, and every
-    slice reaches the target (less the tolerance) when the project sets one."""
+    slice reaches the target (less the tolerance) when the project sets one — unless the
+    champion misses it there too and the candidate does better: refusing would leave the
+    worse model serving that slice."""
     if not columns:
         return GateResult("slices", True, "No slice columns recorded or requested.")
     problems, table = [], []
@@ -225,7 +227,11 @@ def slices_gate(
             )
             if math.isfinite(before) and _better(metric, score, before) < -tolerance:
                 problems.append(f"{column}={value}: {score:.4f} vs champion {before:.4f}")
-            elif threshold is not None and _better(metric, score, threshold) < -tolerance:
+            elif (
+                threshold is not None
+                and _better(metric, score, threshold) < -tolerance
+                and not (math.isfinite(before) and _better(metric, score, before) > 0)
+            ):
                 problems.append(f"{column}={value}: {score:.4f} misses the target {threshold}")
     details = {"metric": metric, "tolerance": tolerance, "min_n": min_n, "rows": table}
     if problems:

@@ -231,6 +231,7 @@ def promote(
     data: tuple[Any, Any] | None = None,
     attributes: Mapping[str, Sequence[Any]] | None = None,
     slices: Sequence[str] | None = None,
+    check_only: bool = False,
 ) -> GateReport:
     """Run the gates and point alias ``to`` at ``name:version`` when they pass.
 
@@ -238,11 +239,19 @@ def promote(
         force: move the alias even though gates fail; needs ``reason`` (kept in the history).
         data: ``(X_test, y_test)``; default the test split kept by the version's training run.
         slices: columns or attributes to check per value; default the recorded attributes.
+        check_only: judge and store the report, but leave the alias where it is (a rollout
+            moves it later, on evidence from live traffic).
     Raises:
         ModelNotFoundError, ModelVersionNotFoundError: no such model or version.
         InvalidInputError: ``force`` without a reason, or no test data to judge on.
         PromotionRefusedError: a gate failed (the report is stored; the alias did not move).
     """
+    if force and check_only:
+        raise InvalidInputError(
+            "A check cannot be forced: check_only judges without moving the alias.",
+            hint="Drop --force, or drop --check to move the alias anyway.",
+            details={"field": "force"},
+        )
     if force and not (reason and reason.strip()):
         raise InvalidInputError(
             "A forced promotion needs a reason.",
@@ -273,6 +282,8 @@ def promote(
     report.digest = str(info.digest)
     if not report.passed and not force:
         raise PromotionRefusedError(report)
+    if check_only:
+        return report
     registry.set_alias(
         name,
         to,

@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 
 from conftest import make_store
+from pomona._utils.clock import to_ms
+from pomona.artifacts import MemoryArtifactStore
 from pomona.errors import BackendError, ConfigError
 from pomona.features import Entity, FeatureService, FeatureStore, FeatureView, FileSource
 from pomona.features.online import (
@@ -19,6 +21,7 @@ from pomona.features.online import (
     open_online_store,
 )
 from pomona.features.online.conformance import check_online_store
+from pomona.metadata import open_metadata_store
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -112,6 +115,58 @@ def test_incremental_materialisation_resumes_where_it_ended(
     assert info.materialized_until == T0 + timedelta(days=5)
     got = feature_store.get_feature_vectors("grader", [{"apple_id": 4}], at=T0 + timedelta(days=2))
     assert got == [[42.0]]
+
+
+def test_online_reads_follow_definitions_changed_by_another_store(tmp_path: Path) -> None:
+    metadata = open_metadata_store("memory://")
+    metadata.initialize()
+    blobs, online = MemoryArtifactStore(), MemoryOnlineStore()
+    writer = FeatureStore(metadata, blobs, online, tmp_path / "w")
+    reader = FeatureStore(metadata, blobs, online, tmp_path / "r", catalog_ttl_s=0.0)
+    _apply(writer, tmp_path)
+    writer.materialize(T0, T0 + timedelta(days=3))
+    at = T0 + timedelta(days=2, hours=12)
+    assert reader.get_online_features({"apple_id": [3]}, "grader", at=at)["weight"] == [32.0]
+    catalog = reader.catalog()
+    assert reader.catalog() is catalog  # checked again, unchanged: kept with its read plans
+    view = writer.get_feature_view("weights").view
+    shorter = FeatureView(
+        view.name, view.source, list(view.entities), {"weight": "float64"}, ttl=timedelta(hours=6)
+    )
+    writer.apply([shorter])
+    assert reader.get_online_features({"apple_id": [3]}, "grader", at=at)["weight"] == [None]
+    assert reader.catalog() is not catalog
+    # Payloads written by version 1 are still read by their layout; old JSON objects too.
+    soon = T0 + timedelta(days=2, hours=1)
+    assert reader.get_online_features({"apple_id": [3]}, "grader", at=soon)["weight"] == [32.0]
+    online.write([OnlineRecord("weights", "[77]", to_ms(soon), b'{"weight": 7.5}')])
+    got = reader.get_online_features({"apple_id": [77, 3]}, "grader", at=soon)
+    assert got["weight"] == [7.5, 32.0]
+
+
+def test_payloads_of_an_earlier_view_version_are_read_by_its_layout(
+    feature_store: FeatureStore, tmp_path: Path
+) -> None:
+    _apply(feature_store, tmp_path)  # version 1: weight
+    feature_store.materialize(T0, T0 + timedelta(days=3))
+    rows = pd.read_parquet(tmp_path / "w.parquet").assign(extra=1.5)
+    rows.to_parquet(tmp_path / "w2.parquet")
+    features = {"extra": "float64", "weight": "float64"}  # another order, one more feature
+    feature_store.apply(
+        [
+            FeatureView(
+                "weights", FileSource(str(tmp_path / "w2.parquet")), ["apple"], features,
+                ttl=timedelta(days=2),
+            ),
+            FeatureService("grader", ["weights:weight", "weights:extra"]),
+        ]
+    )  # fmt: skip
+    at = T0 + timedelta(days=2, hours=1)
+    got = feature_store.get_online_features({"apple_id": [3]}, "grader", at=at)
+    assert got == {"apple_id": [3], "weight": [32.0], "extra": [None]}
+    feature_store.materialize(T0, T0 + timedelta(days=3))
+    got = feature_store.get_online_features({"apple_id": [3]}, "grader", at=at)
+    assert got == {"apple_id": [3], "weight": [32.0], "extra": [1.5]}
 
 
 class _Flaky(MemoryOnlineStore):

@@ -126,3 +126,32 @@ def test_image_signatures_are_recognised() -> None:
     assert InputSpec.from_signature(nhwc).layout == "NHWC"
     assert InputSpec.from_signature(nchw).layout == "NCHW"
     assert InputSpec.from_signature(flat).kind == "tensor"
+
+
+def test_a_more_accurate_challenger_that_predicts_differently_passes() -> None:
+    champion = _window(500, labels="b", correct=120)  # one class; 60 % right
+    challenger = _window(500, labels="ab", correct=190)  # both classes; 95 % right
+    verdict = judge(champion, challenger, CRITERIA)
+    assert verdict.outcome == "pass", verdict.reasons
+    divergence = verdict.evidence["divergence"]
+    assert divergence["diverged"] is True and divergence["p_value"] < CRITERIA.alpha
+    assert divergence["failed"] is False and divergence["judged_by"] == "accuracy"
+    assert verdict.evidence["accuracy"]["failed"] is False
+
+
+def test_divergence_fails_while_labels_are_lacking() -> None:
+    few = Criteria(min_samples=100, alpha=0.01, min_feedback=500)  # 200 labels < 500
+    champion = _window(500, labels="b", correct=120)
+    challenger = _window(500, labels="ab", correct=190)
+    verdict = judge(champion, challenger, few)
+    assert verdict.outcome == "fail" and verdict.reasons == ["predictions diverge"]
+    assert "accuracy" not in verdict.evidence
+    assert verdict.evidence["divergence"]["judged_by"] == "divergence"
+
+
+def test_a_diverging_and_less_accurate_challenger_fails_on_accuracy() -> None:
+    champion = _window(500, labels="ab", correct=190)
+    challenger = _window(500, labels="b", correct=120)
+    verdict = judge(champion, challenger, CRITERIA)
+    assert verdict.outcome == "fail" and verdict.reasons == ["accuracy fell"]
+    assert verdict.evidence["divergence"]["diverged"] is True

@@ -96,6 +96,17 @@ def test_slices_against_the_champion_and_the_target() -> None:
     assert tiny.passed  # slices smaller than min_n are not judged
 
 
+def test_a_slice_under_target_passes_when_the_champion_is_worse_there() -> None:
+    y = [1] * 40
+    column = {"brightness": np.array(["dark"] * 20 + ["bright"] * 20)}
+    champ = _preds(y, [0] * 14 + [1] * 6 + [1] * 20)  # dark 0.30
+    better = _preds(y, [0] * 8 + [1] * 12 + [1] * 20)  # dark 0.60: under 0.8, over 0.30
+    gate = slices_gate("accuracy", better, champ, column, threshold=0.8, tolerance=0.05)
+    assert gate.passed, gate.message
+    same = slices_gate("accuracy", champ, champ, column, threshold=0.8, tolerance=0.05)
+    assert not same.passed and "brightness=dark: 0.3000 misses the target 0.8" in same.message
+
+
 def test_signature_gate_names_the_difference() -> None:
     from pomona.registry.signature import Signature, TensorSpec
 

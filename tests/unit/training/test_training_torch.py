@@ -62,3 +62,25 @@ def test_torch_spec_refuses_regression_and_unknown_arch() -> None:
         training.torch().build("regression")
     with pytest.raises(InvalidInputError, match="Unknown architecture 'resnet'"):
         training.torch(arch="resnet").build("classification")
+
+
+def test_without_a_device_training_and_loading_pick_cuda_only_when_present(
+    tmp_path: Path,
+) -> None:
+    import torch
+
+    expected = "cuda" if torch.cuda.is_available() else "cpu"  # CI: cpu; checked on an H100
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(24, 8, 8, 1), dtype=np.uint8)
+    model = TorchClassifier(epochs=1, width=4).fit(images, np.array(["a", "b"] * 12))
+    assert next(model.parameters()).device.type == expected
+    assert model.init_kwargs["device"] is None  # the saved model does not pin a device
+    flavor = flavor_for(model)
+    flavor.save(model, tmp_path, {})
+    loaded: Any = flavor.load(tmp_path)
+    assert next(loaded.parameters()).device.type == expected
+    on_cpu: Any = flavor.load(tmp_path, device="cpu")
+    assert next(on_cpu.parameters()).device.type == "cpu"
+    np.testing.assert_allclose(
+        on_cpu.predict_proba(images), model.predict_proba(images), rtol=1e-3, atol=1e-3
+    )

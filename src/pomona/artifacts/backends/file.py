@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO, ClassVar
 
@@ -39,7 +41,10 @@ class FileArtifactStore(ArtifactStore):
     """Stores blob ``sha256:ab…`` at ``<root>/sha256/ab/…``.
 
     Writes stream into ``<root>/tmp/`` while hashing, fsync, then rename into place,
-    so a blob is visible under its digest only once complete.
+    so a blob is visible under its digest only once complete. ``put_files`` does the same
+    for a batch with one sync of the file system (``syncfs``, on Linux) in place of two
+    fsyncs per blob: every temporary file is durable before the first rename, and every
+    rename is durable before it returns.
     """
 
     name: ClassVar[str] = "file"
@@ -68,6 +73,44 @@ class FileArtifactStore(ArtifactStore):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp_name)
         return digest, size
+
+    def put_files(self, paths: Sequence[Path], *, workers: int = 8) -> list[tuple[Digest, int]]:
+        if len(paths) <= 1:
+            return [self.put_file(p) for p in paths]
+        tmp_dir = self.root / "tmp"
+        temps: list[str] = []
+        with _translate(f"write {len(paths)} blobs under {self.root}"):
+            tmp_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                workers = max(1, min(workers, len(paths) // 8))
+                with ThreadPoolExecutor(workers) as pool:
+                    slices = [paths[i::workers] for i in range(workers)]
+                    parts = list(pool.map(lambda ps: _write_temps(ps, tmp_dir, temps), slices))
+                    written = [parts[i % workers][i // workers] for i in range(len(paths))]
+                    _sync_all(tmp_dir, [name for name, _, _ in written], pool)
+                    parents = self._rename_all(written)
+                    _sync_all(tmp_dir, sorted(parents), pool)
+            finally:
+                for name in temps:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(name)
+        return [(digest, size) for _, digest, size in written]
+
+    def _rename_all(self, written: list[tuple[str, Digest, int]]) -> set[str]:
+        """Move durable temporary files into place; the folders that gained an entry."""
+        parents: set[str] = set()
+        made: set[str] = set()
+        for name, digest, _ in written:
+            dest = str(self._path(digest))
+            if os.path.exists(dest):
+                continue
+            parent = os.path.dirname(dest)
+            if parent not in made:
+                os.makedirs(parent, exist_ok=True)
+                made.add(parent)
+            os.replace(name, dest)
+            parents.add(parent)
+        return parents
 
     def open(self, digest: Digest) -> HashingReader:
         path = self._path(digest)
@@ -102,8 +145,47 @@ class FileArtifactStore(ArtifactStore):
         return self.root / blob_key(check_digest(digest))
 
 
-def _copy_hashing(stream: BinaryIO, fd: int) -> tuple[Digest, int]:
-    """Copy ``stream`` into the open file ``fd`` chunk by chunk; fsync and close it."""
+def _write_temps(
+    paths: Sequence[Path], tmp_dir: Path, temps: list[str]
+) -> list[tuple[str, Digest, int]]:
+    """Copy files into new temporary files of ``tmp_dir`` (not synced), hashing them."""
+    out = []
+    for path in paths:
+        fd, name = tempfile.mkstemp(dir=tmp_dir, prefix="put-")
+        temps.append(name)
+        with Path(path).open("rb") as stream:
+            digest, size = _copy_hashing(stream, fd, sync=False)
+        out.append((name, digest, size))
+    return out
+
+
+def _sync_all(tmp_dir: Path, paths: list[str], pool: ThreadPoolExecutor) -> None:
+    """Make ``paths`` (files or folders) durable: one ``syncfs`` where the OS has it."""
+    syncfs = _syncfs()
+    if syncfs is not None:
+        fd = os.open(tmp_dir, os.O_RDONLY)
+        try:
+            if syncfs(fd) == 0:
+                return
+        finally:
+            os.close(fd)
+    list(pool.map(lambda p: _fsync_dir(Path(p)), paths))
+
+
+@functools.cache
+def _syncfs() -> Callable[[int], int] | None:
+    """Linux's ``syncfs(fd)`` (flush the file system holding ``fd``), else ``None``."""
+    import ctypes
+
+    try:
+        fn: Callable[[int], int] = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+    return fn
+
+
+def _copy_hashing(stream: BinaryIO, fd: int, *, sync: bool = True) -> tuple[Digest, int]:
+    """Copy ``stream`` into the open file ``fd`` chunk by chunk; fsync (if ``sync``), close."""
     hasher = hashlib.sha256()
     size = 0
     with os.fdopen(fd, "wb") as out:
@@ -113,12 +195,13 @@ def _copy_hashing(stream: BinaryIO, fd: int) -> tuple[Digest, int]:
             size += len(chunk)
         out.flush()
         os.fchmod(out.fileno(), _BLOB_MODE)
-        os.fsync(out.fileno())
+        if sync:
+            os.fsync(out.fileno())
     return Digest("sha256:" + hasher.hexdigest()), size
 
 
 def _fsync_dir(path: Path) -> None:
-    """Make a rename in ``path`` durable."""
+    """Make a rename in ``path`` durable (or, for a file, its content)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

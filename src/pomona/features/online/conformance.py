@@ -59,11 +59,18 @@ def many_keys_in_one_read(store: OnlineStore) -> None:
     assert store.count("big") == 5000
 
 
+def repeated_keys_are_answered_in_order(store: OnlineStore) -> None:
+    store.write([_rec("a", "[1]", 1, b'{"x":1}'), _rec("a", "[2]", 2, b'{"x":2}')])
+    got = store.read([("a", "[2]"), ("a", "[9]"), ("a", "[2]"), ("a", "[1]")])
+    assert [r.event_ms if r else None for r in got] == [2, None, 2, 1]
+
+
 CHECKS: tuple[Callable[[OnlineStore], None], ...] = (
     reads_what_was_written,
     newer_wins_and_writes_are_idempotent,
     views_are_separate,
     many_keys_in_one_read,
+    repeated_keys_are_answered_in_order,
 )
 
 

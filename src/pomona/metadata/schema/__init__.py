@@ -9,6 +9,7 @@ from __future__ import annotations
 from pomona.metadata.schema._meta import blob_ref_columns, metadata
 from pomona.metadata.schema.datasets import (
     dataset_blobs,
+    dataset_garbage,
     dataset_splits,
     dataset_versions,
     datasets,
@@ -67,6 +68,7 @@ from pomona.metadata.schema.training import study_journal
 __all__ = [
     "blob_ref_columns",
     "dataset_blobs",
+    "dataset_garbage",
     "dataset_splits",
     "dataset_versions",
     "datasets",

@@ -17,7 +17,13 @@ from sqlalchemy import (
 
 from pomona.metadata.schema._meta import metadata
 
-__all__ = ["dataset_blobs", "dataset_splits", "dataset_versions", "datasets"]
+__all__ = [
+    "dataset_blobs",
+    "dataset_garbage",
+    "dataset_splits",
+    "dataset_versions",
+    "datasets",
+]
 
 datasets = Table(
     "datasets",
@@ -87,5 +93,14 @@ dataset_blobs = Table(
     metadata,
     Column("digest", String(71), primary_key=True, info={"blob_ref": True}),
     Column("size", BigInteger, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+)
+
+# Blobs of deleted versions that no remaining version refers to: ``pomona gc`` frees those
+# no record refers to any more. Deliberately not a ``blob_ref`` (it must not keep them).
+dataset_garbage = Table(
+    "dataset_garbage",
+    metadata,
+    Column("digest", String(71), primary_key=True),
     Column("created_ms", BigInteger, nullable=False),
 )

@@ -9,8 +9,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from pomona.registry.flavors.base import Array, Flavor, mro_roots, require
-from pomona.registry.signature import as_array, is_table
+from pomona.registry.flavors.base import Array, Flavor, OnnxModel, mro_roots, require
+from pomona.registry.signature import Signature, as_array, is_table
 
 __all__ = ["LightGBMFlavor", "LightGBMModel"]
 
@@ -44,7 +44,9 @@ class LightGBMModel:
 
 
 class LightGBMFlavor(Flavor):
-    """``lightgbm.Booster`` and ``LGBMClassifier``/``LGBMRegressor``; files: ``model.txt``."""
+    """``lightgbm.Booster`` and ``LGBMClassifier``/``LGBMRegressor``; files: ``model.txt``.
+
+    ONNX export goes through onnxmltools (``pomona[onnx]``), with float32 inputs."""
 
     name: ClassVar[str] = "lightgbm"
     extra: ClassVar[str] = "lightgbm"
@@ -77,6 +79,12 @@ class LightGBMFlavor(Flavor):
         if not self.has_proba(model):
             return super().predict_proba(model, inputs)
         return self._wrap(model).predict_proba(inputs)
+
+    def to_onnx(self, model: object, signature: Signature, example: object) -> OnnxModel:
+        from pomona.registry.flavors._lightgbm_onnx import lightgbm_to_onnx
+
+        wrapped = self._wrap(model)
+        return lightgbm_to_onnx(wrapped.booster, wrapped.classes_, signature)
 
     def _wrap(self, model: object) -> LightGBMModel:
         if isinstance(model, LightGBMModel):

@@ -17,7 +17,13 @@ from pomona.registry.signature import Signature, as_array, is_table
 __all__ = ["TRUSTED_PREFIXES", "SklearnFlavor"]
 
 FILE = "model.skops"
-TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.sparse.", "collections.")
+TRUSTED_PREFIXES = (
+    "sklearn.",
+    "numpy.",
+    "scipy.sparse.",
+    "collections.",
+    "pomona.training.image_features.ImageFeatures",
+)
 """Modules whose classes skops may rebuild without ``trust=True`` (functions need it)."""
 
 
@@ -95,7 +101,8 @@ class SklearnFlavor(Flavor):
 
 
 def _is_trusted_type(name: str) -> bool:
-    """A class (not a function) defined in scikit-learn, numpy or scipy.sparse."""
+    """A class (not a function) defined in scikit-learn, numpy, scipy.sparse, or Pomona's
+    stateless ``ImageFeatures``."""
     if not name.startswith(TRUSTED_PREFIXES):
         return False
     module, _, attr = name.rpartition(".")

@@ -12,11 +12,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from pomona.client.workspace import Workspace
-from pomona.datasets import DatasetService, DatasetSplit
+from pomona.datasets import DatasetService, DatasetSplit, DatasetVersion
 from pomona.datasets import _codec as codec
 from pomona.datasets._quality import load_transform
 from pomona.errors import ConfigError, InvalidInputError, NotFoundError
 from pomona.server._responses import json_response
+from pomona.server.routes.datasets_uploads import UploadSpec, uploads_routes
 from pomona.types import DatasetRef
 
 __all__ = ["datasets_router"]
@@ -30,7 +31,10 @@ class _Body(BaseModel):
 
 
 class IngestBody(_Body):
-    source: str = Field(description="Folder, file, s3:// prefix or SQLAlchemy URL (server side).")
+    source: str | None = Field(
+        None, description="Folder, file, s3:// prefix or SQLAlchemy URL (server side)."
+    )
+    upload: UploadSpec | None = Field(None, description="Files uploaded before, by digest.")
     labels: str | None = Field(None, description="'subfolders', a label CSV, or a table column.")
     label_column: str | None = None
     query: str | None = None
@@ -94,11 +98,37 @@ def datasets_router(ws: Workspace) -> APIRouter:
     if not isinstance(service, DatasetService):
         raise ConfigError("A server serves a local workspace's datasets, not a remote one's.")
     router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"])
+    uploads_routes(router, service)
     _versions(router, service)
     _checks(router, service)
     _splits_and_labels(router, service)
     _records(router, service)
     return router
+
+
+def _ingest(service: DatasetService, name: str, body: IngestBody) -> DatasetVersion:
+    if (body.source is None) == (body.upload is None):
+        raise InvalidInputError(
+            "An ingest needs either 'source' (read by the server) or 'upload' (files sent).",
+            details={"field": "source"},
+        )
+    args = body.model_dump(exclude={"source", "upload"})
+    if body.upload is None:
+        return service.ingest(name, str(body.source), **args)
+    if body.query is not None or body.storage_options:
+        raise InvalidInputError(
+            "An upload takes no 'query' or 'storage_options'.", details={"field": "upload"}
+        )
+    del args["query"], args["storage_options"]
+    up = body.upload
+    return service.ingest_upload(
+        name,
+        up.files,
+        source=up.source,
+        label_text=up.label_text,
+        label_name=up.label_name,
+        **args,
+    )
 
 
 def _versions(router: APIRouter, service: DatasetService) -> None:
@@ -111,8 +141,7 @@ def _versions(router: APIRouter, service: DatasetService) -> None:
 
     @router.post("/{name}/versions", status_code=201)
     def ingest(name: str, body: IngestBody) -> Response:
-        version = service.ingest(name, **body.model_dump())
-        return json_response(codec.version_to_json(version), 201)
+        return json_response(codec.version_to_json(_ingest(service, name, body)), 201)
 
     @router.get("/{name}/versions")
     def list_versions(
@@ -126,6 +155,16 @@ def _versions(router: APIRouter, service: DatasetService) -> None:
     @router.get("/{name}/versions/{version}")
     def get_version(name: str, version: str) -> Response:
         return json_response(codec.version_to_json(service.get_version(_ref(name, version))))
+
+    @router.delete("/{name}/versions/{version}", status_code=204)
+    def delete_version(name: str, version: str, force: bool = False) -> Response:
+        service.delete_version(_ref(name, version), force=force)
+        return Response(status_code=204)
+
+    @router.delete("/{name}", status_code=204)
+    def delete_dataset(name: str, force: bool = False) -> Response:
+        service.delete(name, force=force)
+        return Response(status_code=204)
 
     @router.get("/{name}/versions/{version}/profile")
     def get_profile(name: str, version: str) -> Response:

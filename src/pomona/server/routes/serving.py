@@ -7,6 +7,7 @@ stopping drains queued requests and writes pending prediction logs.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 import uuid
@@ -190,15 +191,32 @@ def _service(ws: Workspace) -> DeploymentService:
 def serving_router(ws: Workspace) -> APIRouter:
     """Predictions, OIP v2, feedback and management, with the serving host's lifespan."""
     service = _service(ws)
-    host = ServingHost(service, **service.host_options)
+    settings = ws.settings.serving
+    host = ServingHost(
+        service,
+        poll_s=settings.poll_s,
+        analysis_poll_s=settings.analysis_poll_s,
+        log_flush_interval_s=settings.log_flush_interval_s,
+        analysis=settings.analysis,
+    )
+
+    token = ws.settings.token.get_secret_value() if ws.settings.token else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.serving = host
         await host.start()
+        grpc_server = None
+        if settings.grpc_port is not None:
+            from pomona.server.routes.serving_grpc import start_grpc_server
+
+            bind = ws.settings.server.host
+            grpc_server = start_grpc_server(host, bind, settings.grpc_port, token=token)
         try:
             yield
         finally:
+            if grpc_server is not None:  # stop taking calls, finish those in flight
+                await asyncio.to_thread(lambda: grpc_server.stop(10).wait())
             await host.stop()
 
     router = APIRouter(lifespan=lifespan)
@@ -337,7 +355,9 @@ def _management(service: DeploymentService, host: ServingHost) -> APIRouter:
     @router.get("/deployments/{name}/status")
     def status(name: str) -> Response:
         service.find(name) or service.get(name)
-        return json_response(host.status().get(name, {"ready": False, "models": {}}))
+        idle: dict[str, Any] = {"ready": False, "revision": None, "models": {}}
+        idle["versions"] = host.counts.of(name)
+        return json_response(host.status().get(name, idle))
 
     @router.get("/feedback/{request_id}")
     def get_feedback(request_id: str) -> Response:

@@ -63,7 +63,7 @@ def _tensor(item: Any, binary: bytes, offset: int) -> tuple[Tensor, int]:
         if datatype == "BYTES":
             array = np.asarray(_bytes_elements(raw), dtype=object)
         else:
-            array = np.frombuffer(raw, dtype=np.dtype(DATATYPES[datatype]))
+            array = np.frombuffer(raw, dtype=np.dtype(DATATYPES[datatype])).copy()  # writable
     else:
         data = item.get("data")
         if not isinstance(data, list):

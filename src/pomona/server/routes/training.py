@@ -38,6 +38,7 @@ class Promote(_Body):
     reason: str | None = Field(None, max_length=2000)
     actor: str | None = Field(None, max_length=250)
     slices: list[str] | None = None
+    check_only: bool = False
 
 
 def training_router(ws: Workspace) -> APIRouter:
@@ -81,6 +82,7 @@ def training_router(ws: Workspace) -> APIRouter:
             reason=body.reason,
             actor=body.actor,
             slices=body.slices,
+            check_only=body.check_only,
         )
         return json_response(report.to_dict())
 

@@ -26,10 +26,11 @@ _UPSERT = (
     "ON CONFLICT (key) DO UPDATE SET event_ms = excluded.event_ms, payload = excluded.payload "
     "WHERE excluded.event_ms >= online_features.event_ms"
 )
-# One statement for any number of keys: the keys travel as one JSON array parameter.
+# One statement for any number of keys: the keys travel as one JSON array parameter, and
+# the rows come back in their order (NULLs where a key is not stored).
 _READ = (
-    "SELECT o.key, o.event_ms, o.payload FROM json_each(?) AS j "
-    "JOIN online_features AS o ON o.key = j.value"
+    "SELECT o.event_ms, o.payload FROM json_each(?) AS j "
+    "LEFT JOIN online_features AS o ON o.key = j.value ORDER BY j.key"
 )
 
 
@@ -99,15 +100,13 @@ class SqliteOnlineStore(OnlineStore):
     def read(self, keys: Sequence[OnlineKey]) -> list[OnlineRecord | None]:
         if not keys:
             return []
-        wanted = [view + _SEP + entity for view, entity in keys]
+        wanted = orjson.dumps([view + _SEP + entity for view, entity in keys])
         with self._translated("read"):
-            rows = self._conn().execute(_READ, (orjson.dumps(wanted),)).fetchall()
-        found = {key: (event_ms, payload) for key, event_ms, payload in rows}
-        out: list[OnlineRecord | None] = []
-        for (view, entity), key in zip(keys, wanted, strict=True):
-            hit = found.get(key)
-            out.append(None if hit is None else OnlineRecord(view, entity, hit[0], hit[1]))
-        return out
+            rows = self._conn().execute(_READ, (wanted,)).fetchall()
+        return [
+            None if payload is None else OnlineRecord(view, entity, event_ms, payload)
+            for (view, entity), (event_ms, payload) in zip(keys, rows, strict=True)
+        ]
 
     def delete_view(self, view: str) -> int:
         with self._translated("delete"):
