@@ -44,7 +44,11 @@ def create(
     region: Annotated[str, typer.Option("--region", help="Region.")] = "default",
     option: Annotated[
         list[str] | None,
-        typer.Option("--option", "-o", help="KEY=VALUE, e.g. logging=sync, max_batch_size=32."),
+        typer.Option(
+            "--option",
+            "-o",
+            help="KEY=VALUE, e.g. logging=sync, max_batch_size=32, feature_service=grader.",
+        ),
     ] = None,
     actor: Actor = None,
     workspace: RemoteWorkspaceOption = None,
@@ -60,6 +64,28 @@ def create(
             options=_options(option),
             actor=actor,
         )
+    _show(dep, as_json)
+
+
+@deploy_app.command("update")
+def update_deployment(
+    name: Name,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Serve this model instead (no rollout).")
+    ] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--option", "-o", help="KEY=VALUE to change; feature_service= (empty) turns it off."
+        ),
+    ] = None,
+    actor: Actor = None,
+    workspace: RemoteWorkspaceOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Change a deployment's options or model (recorded as a decision)."""
+    with open_workspace(workspace) as ws:
+        dep = ws.deployments.update(name, model=model, options=_options(option), actor=actor)
     _show(dep, as_json)
 
 

@@ -1,4 +1,5 @@
-"""Wiring serving: the deployments service on the registry, with datasets' preparation hook."""
+"""Wiring serving: the deployments service on the registry, with datasets' preparation hook
+and the feature store's online features."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ if TYPE_CHECKING:
     from pomona.client.workspace import Workspace
     from pomona.metadata import MetadataStore
     from pomona.registry.records import ModelVersion
+    from pomona.serving._enrich import FeatureLookup
     from pomona.serving.runtime import Preparation
     from pomona.serving.service import DeploymentService
 
-__all__ = ["dropped_columns", "embedded_deployments", "preparation_hook"]
+__all__ = ["dropped_columns", "embedded_deployments", "feature_hook", "preparation_hook"]
 
 
 def preparation_hook(ws: Workspace) -> Any:
@@ -94,6 +96,44 @@ class _TableStep:
         return self._transform.transform(data)
 
 
+def feature_hook(ws: Workspace) -> Any:
+    """A ``FeatureHook``: a feature service of ``ws.features`` as serving reads it."""
+
+    def lookup(service: str) -> FeatureLookup:
+        info = ws.features.get_feature_service(service)  # NotFoundError when unknown
+        return _ServiceFeatures(ws.features, service, info.features)
+
+    return lookup
+
+
+_KEY_DTYPES = {"int64": "int64", "float64": "float64", "bool": "bool"}
+"""Feature-store value types as serving checks request fields (others: strings)."""
+
+
+class _ServiceFeatures:
+    """A ``FeatureLookup``: a feature service's join keys, feature names and online reads."""
+
+    def __init__(self, features: Any, service: str, refs: list[str]) -> None:
+        self._features = features
+        self.service = service
+        self.feature_names = [ref.partition(":")[2] for ref in refs]
+        self.join_keys = _join_keys(features, refs)
+
+    def online(self, rows: Any) -> dict[str, list[Any]]:
+        return dict(self._features.get_online_features(rows, self.service))
+
+
+def _join_keys(features: Any, refs: list[str]) -> tuple[tuple[str, str], ...]:
+    """The join keys of the entities of the views ``refs`` read, in order of first use."""
+    keys: dict[str, str] = {}
+    views = dict.fromkeys(ref.partition(":")[0] for ref in refs)
+    entities = dict.fromkeys(e for v in views for e in features.get_feature_view(v).view.entities)
+    for name in entities:
+        for key in features.get_entity(name).entity.keys:
+            keys.setdefault(key.name, _KEY_DTYPES.get(str(key.dtype.value), "string"))
+    return tuple(keys.items())
+
+
 def embedded_deployments(
     ws: Workspace, metadata: MetadataStore, artifacts: ArtifactStore, actor: str
 ) -> DeploymentService:
@@ -113,4 +153,5 @@ def embedded_deployments(
         default_actor=actor,
         transforms=preparation_hook(ws),
         default_options=defaults,
+        features=feature_hook(ws),
     )

@@ -103,19 +103,29 @@ class TrainingMixin:
     ) -> StudyResult:
         """Run a hyperparameter study; see ``pomona.training.tuning.tune``.
 
-        ``workers=2`` runs trials in two processes that share the study.
+        ``workers=2`` runs trials in two processes that share the study;
+        ``executor="ray"`` runs them on the cluster of ``pipelines.ray_address``.
         """
         from pomona.training.tuning import tune
 
-        return tune(
-            spec,
-            space,
-            data,
-            tracker=self._tracker(),
-            journal=self.study_journal,
-            connector=WorkspaceConnector(self.settings),
-            **kwargs,
-        )
+        opened = None
+        if kwargs.get("executor") == "ray" and self.settings.pipelines.ray_address:
+            from pomona.client._pipelines import build_executor
+
+            opened = kwargs["executor"] = build_executor(self.settings.pipelines, "ray")
+        try:
+            return tune(
+                spec,
+                space,
+                data,
+                tracker=self._tracker(),
+                journal=self.study_journal,
+                connector=WorkspaceConnector(self.settings),
+                **kwargs,
+            )
+        finally:
+            if opened is not None:
+                opened.close()
 
     def select_features(self, result: TrainResult, **kwargs: Any) -> SelectionResult:
         """Drop features under an importance threshold, retrain, report what changed."""

@@ -8,6 +8,7 @@ ws.deployments.rollout("apples-prod", model="apples:4", strategy=Canary(steps=(5
 
 from __future__ import annotations
 
+from pomona.serving._enrich import FeatureHook, FeatureLookup
 from pomona.serving.analysis import CanaryMetrics, VariantWindow, Verdict, judge
 from pomona.serving.base import DeploymentsAPI
 from pomona.serving.errors import DeploymentNotFoundError, OverloadedError
@@ -38,6 +39,8 @@ __all__ = [
     "DeploymentOptions",
     "DeploymentService",
     "DeploymentsAPI",
+    "FeatureHook",
+    "FeatureLookup",
     "Feedback",
     "ModelError",
     "ModelRuntime",

@@ -17,7 +17,7 @@ import numpy as np
 from pomona.errors import InvalidInputError
 from pomona.registry.signature import Signature
 
-__all__ = ["MAX_ROWS", "InputSpec", "Inputs", "concat", "parse_json"]
+__all__ = ["MAX_ROWS", "InputSpec", "Inputs", "column_values", "concat", "parse_json"]
 
 MAX_ROWS = 10_000
 _NUMERIC_KINDS = "iuf"
@@ -134,6 +134,10 @@ def _column(name: str, dtype: str, values: list[Any]) -> np.ndarray[Any, Any]:
         if not isinstance(v, str):
             raise _fail(f"Field '{name}' of record {i} must be a string, got {v!r}.", name)
     return np.asarray(values, dtype=object)
+
+
+column_values = _column
+"""One column's values (JSON scalars) checked against its dtype, as an array."""
 
 
 def _records(spec: InputSpec, records: Any) -> Inputs:

@@ -18,6 +18,7 @@ from pomona._utils.clock import now_ms
 from pomona.errors import InvalidInputError
 from pomona.serving._batcher import Batcher, Job, Result
 from pomona.serving._counts import RequestCounts
+from pomona.serving._enrich import enrich, request_spec
 from pomona.serving._images import decode_images
 from pomona.serving._inputs import Inputs, InputSpec, parse_json
 from pomona.serving._logrows import RowMeta
@@ -83,9 +84,11 @@ class LocalPredictor:
             route = self._routes.get(name)
             if route is not None and route.key == key:
                 return route
+            service = dep.options.feature_service
+            features = self.service.feature_lookup(service) if service else None
             batchers = [self._batcher(ref, dep) if ref else None for ref in (primary, challenger)]
             assert batchers[0] is not None
-            new = Route(dep, key, batchers[0], batchers[1])
+            new = Route(dep, key, batchers[0], batchers[1], features)
             self._routes[name] = new
         if route is not None:
             for old in route.batchers():
@@ -116,7 +119,11 @@ class LocalPredictor:
         rid = uuid.uuid4().hex
         target, _ = route.choose(rid, key)
         spec = target.batcher.runtime.spec
-        parsed = _parse(spec, body_from_python(inputs), route.deployment.options.max_image_bytes)
+        wanted = spec if route.features is None else request_spec(spec, route.features)
+        body = body_from_python(inputs)
+        parsed = _parse(wanted, body, route.deployment.options.max_image_bytes)
+        if route.features is not None:
+            parsed = enrich(spec, route.features, parsed)
         ids = [rid] if parsed.n == 1 else [f"{rid}-{i}" for i in range(parsed.n)]
         future: Future[Result] = Future()
         meta = RowMeta(ids, name, target.variant, now_ms(), 0.0)

@@ -7,6 +7,7 @@ import zlib
 from dataclasses import dataclass
 
 from pomona.serving._batcher import Batcher
+from pomona.serving._enrich import FeatureLookup
 from pomona.serving.records import Deployment
 from pomona.serving.strategies import ABTest, Canary, Shadow
 
@@ -32,6 +33,8 @@ class Route:
     key: RouteKey
     primary: Batcher
     challenger: Batcher | None = None
+    features: FeatureLookup | None = None
+    """The deployment's feature service, when requests carry entity keys."""
 
     def choose(self, request_id: str, key: str | None) -> tuple[Target, Target | None]:
         """The variant that answers, and the one that gets a mirrored copy (shadow)."""

@@ -23,6 +23,7 @@ from pomona._utils.clock import now_ms
 from pomona.errors import BackendUnavailableError, PomonaError
 from pomona.serving._batcher import Batcher, BatcherClosedError, Job, Result
 from pomona.serving._counts import RequestCounts
+from pomona.serving._enrich import enrich, request_spec
 from pomona.serving._images import decode_images
 from pomona.serving._inputs import Inputs, InputSpec
 from pomona.serving._logmetrics import LogMetrics
@@ -178,6 +179,10 @@ class ServingHost:
             current = self.routes.get(dep.name)
             if current is not None and current.key == key:
                 return
+            service = dep.options.feature_service
+            features = (
+                await asyncio.to_thread(self.service.feature_lookup, service) if service else None
+            )
             primary = await self._acquire(key[1], dep.options)
             challenger = None if key[2] is None else await self._acquire(key[2], dep.options)
         except Exception as exc:
@@ -185,7 +190,7 @@ class ServingHost:
             log.warning("deployment %s cannot be loaded: %s", dep.name, self.errors[dep.name])
             return
         self.errors.pop(dep.name, None)
-        self.routes[dep.name] = Route(dep, key, primary, challenger)
+        self.routes[dep.name] = Route(dep, key, primary, challenger, features)
         if current is not None:
             await self._drop(current)
 
@@ -264,7 +269,10 @@ class ServingHost:
             route = self.route(name)
             target, mirror = route.choose(rid, key)
             spec = target.batcher.runtime.spec
-            inputs = await self._inputs(spec, parse(spec), route.deployment.options)
+            wanted = spec if route.features is None else request_spec(spec, route.features)
+            inputs = await self._inputs(spec, parse(wanted), route.deployment.options)
+            if route.features is not None:  # one online-store read per request, off the loop
+                inputs = await asyncio.to_thread(enrich, spec, route.features, inputs)
             ids = [rid] if inputs.n == 1 else [f"{rid}-{i}" for i in range(inputs.n)]
             job = self._job(
                 inputs,

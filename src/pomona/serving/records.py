@@ -55,6 +55,8 @@ class DeploymentOptions:
             answer waits for its log row to be stored, batched by group commit) or ``off``.
         runtime: ``auto`` (ONNX Runtime when the version has an export), ``native`` or ``onnx``.
         max_image_bytes: largest image upload.
+        feature_service: a feature service of the workspace's feature store; requests
+            then carry its entity keys and the server adds its online features.
     """
 
     max_batch_size: int = 64
@@ -63,6 +65,7 @@ class DeploymentOptions:
     logging: str = "async"
     runtime: str = "auto"
     max_image_bytes: int = 10 * 1024 * 1024
+    feature_service: str = ""
 
     def __post_init__(self) -> None:
         _int(self.max_batch_size, "max_batch_size", 1, 4096)
@@ -74,6 +77,11 @@ class DeploymentOptions:
                 f"logging must be one of {', '.join(LOG_MODES)}, got {self.logging!r}.",
                 details={"field": "options.logging"},
             )
+        if not isinstance(self.feature_service, str) or len(self.feature_service) > 200:
+            raise InvalidInputError(
+                f"feature_service must be a feature service's name, got {self.feature_service!r}.",
+                details={"field": "options.feature_service"},
+            )
         if self.runtime not in RUNTIMES:
             raise InvalidInputError(
                 f"runtime must be one of {', '.join(RUNTIMES)}, got {self.runtime!r}.",
@@ -81,7 +89,7 @@ class DeploymentOptions:
             )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "max_batch_size": self.max_batch_size,
             "max_wait_ms": self.max_wait_ms,
             "max_queue": self.max_queue,
@@ -89,6 +97,9 @@ class DeploymentOptions:
             "runtime": self.runtime,
             "max_image_bytes": self.max_image_bytes,
         }
+        if self.feature_service:  # only when set: older policies read the same
+            out["feature_service"] = self.feature_service
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> DeploymentOptions:

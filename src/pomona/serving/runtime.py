@@ -8,6 +8,7 @@ gives the class names.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import threading
 from collections.abc import Callable
@@ -23,6 +24,8 @@ from pomona.serving._images import to_tensor
 from pomona.serving._inputs import Inputs, InputSpec
 
 __all__ = ["ModelRuntime", "Outputs", "Preparation", "TransformHook"]
+
+log = logging.getLogger("pomona.serving")
 
 
 class Preparation(Protocol):
@@ -101,7 +104,23 @@ class ModelRuntime:
         self.engine = loaded.flavor.name
         if self.runtime != "native":
             self._load_onnx()
+        self._warm_up()
         return self
+
+    def _warm_up(self) -> None:
+        """Predict the version's stored example once, so the first live requests do not
+        pay for lazy imports and first-call set-up (a canary would look slow otherwise)."""
+        assert self.version is not None
+        example = self.registry.input_example(self.version.ref)
+        if example is None:
+            return
+        try:
+            with self._lock:
+                self._native.predict(example)
+                if self._native.has_proba:
+                    self._native.predict_proba(example)
+        except Exception as exc:  # a model that cannot run its example fails on requests
+            log.warning("Warm-up of %s failed: %s", self.ref, exc)
 
     def _load_onnx(self) -> None:
         from pomona.errors import ConfigError
@@ -172,8 +191,13 @@ class ModelRuntime:
         return self._outputs(np.asarray(raw), None if proba is None else np.asarray(proba))
 
     def _predict_onnx(self, feed: Any) -> Outputs:
+        from pomona.registry._onnx import onnx_input_dtype
+
         session = self._onnx
         name = session.get_inputs()[0].name
+        wanted_dtype = onnx_input_dtype(session)  # e.g. float32 for photos logged as uint8
+        if wanted_dtype is not None and np.asarray(feed).dtype != np.dtype(wanted_dtype):
+            feed = np.asarray(feed).astype(wanted_dtype)
         wanted = [
             self._onnx_outputs[k]
             for k in ("predictions", "probabilities")

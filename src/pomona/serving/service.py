@@ -27,6 +27,7 @@ from pomona.serving.strategies import Canary, Strategy
 from pomona.types import ModelVersionRef, Page
 
 if TYPE_CHECKING:
+    from pomona.serving._enrich import FeatureHook, FeatureLookup
     from pomona.serving._local import LocalPredictor
     from pomona.serving.runtime import TransformHook
 
@@ -60,6 +61,8 @@ class DeploymentService(_feedback.FeedbackOps, DeploymentsAPI):
         transforms: returns the preparation a version's inputs need (wired by the client).
         default_options: options of a new deployment that its ``options`` do not set
             (the ``[serving]`` settings: batch size, wait, queue, logging).
+        features: returns a feature service's online features, for deployments with
+            ``options.feature_service`` (wired by the client to the feature store).
     """
 
     def __init__(
@@ -71,11 +74,13 @@ class DeploymentService(_feedback.FeedbackOps, DeploymentsAPI):
         default_actor: str = "unknown",
         transforms: TransformHook | None = None,
         default_options: Mapping[str, Any] | None = None,
+        features: FeatureHook | None = None,
     ) -> None:
         self._db = metadata
         self._blobs = artifacts
         self.registry = registry
         self.transforms = transforms
+        self.features = features
         self._default_actor = default_actor
         self._local: LocalPredictor | None = None
         self._local_lock = threading.Lock()
@@ -103,6 +108,22 @@ class DeploymentService(_feedback.FeedbackOps, DeploymentsAPI):
                 details={"field": field_name},
             )
         return self.registry.get_version(ref).ref
+
+    def feature_lookup(self, service: str) -> FeatureLookup:
+        """The online features of feature service ``service`` (blocking: reads the store).
+
+        Raises:
+            NotFoundError: the feature store has no such service.
+            InvalidInputError: this workspace has no feature store.
+        """
+        if self.features is None:
+            raise InvalidInputError(
+                f"Deployment option feature_service={service!r} needs a feature store, "
+                "and this workspace has none wired to serving.",
+                hint="Create the deployment from a workspace (pomona.connect) with features.",
+                details={"field": "options.feature_service"},
+            )
+        return self.features(service)
 
     def served(self, deployment: Deployment) -> dict[str, str]:
         """The versions the deployment's references resolve to now."""
@@ -135,6 +156,8 @@ class DeploymentService(_feedback.FeedbackOps, DeploymentsAPI):
         check_place(region, "region")
         self._resolve(model, "model")
         opts = DeploymentOptions.from_json({**self.default_options, **dict(options or {})})
+        if opts.feature_service:
+            self.feature_lookup(opts.feature_service)
         now = now_ms()
         row = {
             "name": name,
@@ -208,6 +231,9 @@ class DeploymentService(_feedback.FeedbackOps, DeploymentsAPI):
     ) -> Deployment:
         if model is not None:
             self._resolve(model, "model")
+        service = (options or {}).get("feature_service")
+        if isinstance(service, str) and service:
+            self.feature_lookup(service)
 
         def change(dep: Deployment) -> _Change:
             return _Change(

@@ -197,16 +197,16 @@ def rollout(
     interval_s: float = 60.0,
     min_samples: int = 200,
     min_feedback: int = 50,
+    max_p99_ratio: float = 1.5,
 ) -> dict[str, Any]:
     """Roll ``model`` out on ``deployment`` as a canary; the analysis loop of the servers
     advances, promotes or rolls it back on evidence from live traffic."""
     from pomona.serving import Canary, Criteria
 
-    strategy = Canary(
-        steps=tuple(steps or (10, 50, 100)),
-        interval_s=interval_s,
-        criteria=Criteria(min_samples=min_samples, min_feedback=min_feedback),
+    criteria = Criteria(
+        min_samples=min_samples, min_feedback=min_feedback, max_p99_ratio=max_p99_ratio
     )
+    strategy = Canary(steps=tuple(steps or (10, 50, 100)), interval_s=interval_s, criteria=criteria)
     dep = _ws().deployments.rollout(deployment, model=model, strategy=strategy)
     return {"deployment": dep.name, "model": model, "revision": dep.revision}
 
@@ -230,6 +230,7 @@ def canary_release(
     interval_s: float = 60.0,
     min_samples: int = 200,
     min_feedback: int = 50,
+    max_p99_ratio: float = 1.5,
 ) -> Any:
     """``register`` → ``promote(check_only=True)`` → ``rollout``: call it inside a
     ``@pipeline`` to release a trained candidate as a canary once the gates pass (the
@@ -243,5 +244,6 @@ def canary_release(
         interval_s=interval_s,
         min_samples=min_samples,
         min_feedback=min_feedback,
+        max_p99_ratio=max_p99_ratio,
     )
     return canary.after(gates)

@@ -66,6 +66,7 @@ def deploy(story: _Story) -> None:
             "interval_s": plan.canary_interval_s,
             "min_samples": plan.min_samples,
             "min_feedback": plan.min_feedback,
+            "max_p99_ratio": plan.max_p99_ratio,
         },
     )
     ws.deployments.create(sc.deployment, model=f"{sc.model}@champion")
@@ -199,8 +200,9 @@ def canary(story: _Story, customers: Customers) -> None:
     served = ", ".join(f"{m} {n}" for m, n in after.models.items())
     chain = " -> ".join(story.summary.decisions)
     story.say("canary", f"  decisions: {chain}; now serving {served}")
+    last_reason = found[0].reason if found else ""
     story.summary.add(
         "7 canary",
-        f"decisions: {chain}",
+        f"decisions: {chain} ({last_reason})",
         f"last {len(after.answers)} requests answered by {served}",
     )

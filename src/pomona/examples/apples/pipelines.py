@@ -95,6 +95,7 @@ def retrain_apples(
     interval_s: float = 60.0,
     min_samples: int = 200,
     min_feedback: int = 50,
+    max_p99_ratio: float = 1.5,
 ) -> None:
     """After an alert: retrain on the latest labelled photos, check the gates, canary.
 
@@ -112,4 +113,5 @@ def retrain_apples(
         interval_s=interval_s,
         min_samples=min_samples,
         min_feedback=min_feedback,
+        max_p99_ratio=max_p99_ratio,
     )

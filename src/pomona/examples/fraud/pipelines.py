@@ -90,6 +90,7 @@ def retrain_fraud(
     interval_s: float = 60.0,
     min_samples: int = 200,
     min_feedback: int = 50,
+    max_p99_ratio: float = 1.5,
 ) -> None:
     """After an alert: retrain on the newest labelled transactions, check, canary."""
     target = str((event or {}).get("deployment") or deployment)
@@ -103,4 +104,5 @@ def retrain_fraud(
         interval_s=interval_s,
         min_samples=min_samples,
         min_feedback=min_feedback,
+        max_p99_ratio=max_p99_ratio,
     )
