@@ -140,7 +140,7 @@ def window_view(
     Shadow rows (copies of requests answered by a shadow model) are left out: their inputs
     would count twice, and their request ids are the primary's.
     """
-    con = connect(DuckSettings(memory_limit_mb=memory_limit_mb))
+    con = connect(DuckSettings(memory_limit_mb=memory_limit_mb, threads=1))
     try:
         if paths:
             source = f"read_parquet({path_list(list(paths))}, union_by_name=true)"
