@@ -92,7 +92,9 @@ QuickOption = Annotated[
 ]
 
 
-def _story(name: str, folder: str | None, default: str, port: int | None, **kw: bool) -> None:
+def _story(
+    name: str, folder: str | None, default: str, port: int | None, *, quick: bool, serve: bool
+) -> None:
     try:
         import sklearn  # noqa: F401
 
@@ -103,16 +105,12 @@ def _story(name: str, folder: str | None, default: str, port: int | None, **kw: 
             f"The demo needs packages that are not installed ({exc.name}).",
             hint="Install them with: pip install 'pomona[all]'",
         ) from exc
-    if name == "apples":
-        from pomona.examples.apples.demo import AppleFarm
+    from pomona.examples.apples.demo import AppleFarm
+    from pomona.examples.fraud.demo import CardFraud
 
-        scenario: object = AppleFarm()
-    else:
-        from pomona.examples.fraud.demo import CardFraud
-
-        scenario = CardFraud()
+    scenario = AppleFarm() if name == "apples" else CardFraud()
     root = _demo_story.demo_folder(folder, default)
-    _demo_story.run_demo(root, scenario, port=port or 8000, **kw)  # type: ignore[arg-type]
+    _demo_story.run_demo(root, scenario, port=port or 8000, quick=quick, serve=serve)
 
 
 @demo_app.command("apples")

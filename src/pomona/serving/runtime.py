@@ -83,6 +83,7 @@ class ModelRuntime:
         self._native: Any = None
         self._onnx: Any = None
         self._onnx_outputs: dict[str, str] = {}
+        self._onnx_dtype: str | None = None
         self._model_columns: list[str] = []
         self._prepare: Preparation | None = None
 
@@ -144,8 +145,11 @@ class ModelRuntime:
         options = ort.SessionOptions()
         options.log_severity_level = 3
         options.intra_op_num_threads = 1
+        from pomona.registry._onnx import onnx_input_dtype
+
         self._onnx = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
         self._onnx_outputs = dict(export.outputs)
+        self._onnx_dtype = onnx_input_dtype(self._onnx)  # float32 for photos logged as uint8
         self.engine = "onnx"
 
     # --- running ------------------------------------------------------------------------
@@ -191,13 +195,10 @@ class ModelRuntime:
         return self._outputs(np.asarray(raw), None if proba is None else np.asarray(proba))
 
     def _predict_onnx(self, feed: Any) -> Outputs:
-        from pomona.registry._onnx import onnx_input_dtype
-
         session = self._onnx
         name = session.get_inputs()[0].name
-        wanted_dtype = onnx_input_dtype(session)  # e.g. float32 for photos logged as uint8
-        if wanted_dtype is not None and np.asarray(feed).dtype != np.dtype(wanted_dtype):
-            feed = np.asarray(feed).astype(wanted_dtype)
+        if self._onnx_dtype is not None:
+            feed = np.asarray(feed).astype(self._onnx_dtype, copy=False)
         wanted = [
             self._onnx_outputs[k]
             for k in ("predictions", "probabilities")

@@ -24,11 +24,17 @@ Part = tuple[Any, Any, dict[str, list[Any]]]
 """Features, labels and slice attributes of one subset."""
 
 
-def load_split(ws: Any, data: dict[str, Any], *, subsets: Sequence[str] = ("train", "test")) -> Any:
+def load_split(
+    ws: Any,
+    data: dict[str, Any],
+    *,
+    subsets: Sequence[str] = ("train", "test"),
+    limit: int | None = None,
+) -> Any:
     """A ``training.Split`` of a stored split: train and val records to fit on, test to
-    evaluate on. Images are decoded to ``n x h x w x 3`` arrays, with their brightness,
-    contrast and blur as slice attributes; tables come as DataFrames with the label column
-    as the target."""
+    evaluate on (at most ``limit`` records of each subset). Images are decoded to
+    ``n x h x w x 3`` arrays, with their brightness, contrast and blur as slice attributes;
+    tables come as DataFrames with the label column as the target."""
     from pomona.training import Split
 
     try:
@@ -42,12 +48,11 @@ def load_split(ws: Any, data: dict[str, Any], *, subsets: Sequence[str] = ("trai
     if split is None:
         raise InvalidInputError(f"{ref} has no split '{split_id}'.", details={"field": "data"})
     version = ws.datasets.get_version(ref)
-    parts: dict[str, Part] = {}
-    for subset in {"train": ("train", "val"), "test": ("test",)}.items():
-        role, names = subset
-        if role in subsets:
-            chunks = [_read(ws, version, split, name) for name in names]
-            parts[role] = _concat(chunks)
+    roles = {"train": ("train", "val"), "test": ("test",)}
+    parts: dict[str, Part] = {
+        role: _concat([_read(ws, version, split, name, limit) for name in roles[role]])
+        for role in subsets
+    }
     empty: Part = (None, None, {})
     X_train, y_train, _ = parts.get("train", empty)
     X_test, y_test, attributes = parts.get("test", empty)
@@ -61,9 +66,10 @@ def load_split(ws: Any, data: dict[str, Any], *, subsets: Sequence[str] = ("trai
     )
 
 
-def _read(ws: Any, version: Any, split: Any, subset: str) -> Part:
+def _read(ws: Any, version: Any, split: Any, subset: str, limit: int | None) -> Part:
     if version.kind == "table":
         frame = ws.datasets.load_table(split, subset=subset)
+        frame = frame if limit is None else frame.head(limit)
         label = version.schema.get("label") if isinstance(version.schema, dict) else None
         if not label or label not in frame.columns:
             raise InvalidInputError(
@@ -79,7 +85,9 @@ def _read(ws: Any, version: Any, split: Any, subset: str) -> Part:
     attrs: dict[str, list[Any]] = {p: [] for p in _IMAGE_PROPERTIES}
     token = None
     while True:
-        page = ws.datasets.list_records(split, subset=subset, limit=1000, page_token=token)
+        page = ws.datasets.list_records(
+            split, subset=subset, limit=min(1000, limit or 1000), page_token=token
+        )
         for record in page:
             raw = ws.datasets.read_record(version.ref, record.record_id)
             with Image.open(io.BytesIO(raw)) as im:
@@ -88,7 +96,7 @@ def _read(ws: Any, version: Any, split: Any, subset: str) -> Part:
             for prop in _IMAGE_PROPERTIES:
                 attrs[prop].append(record.attributes.get(prop))
         token = page.next_page_token
-        if token is None:
+        if token is None or (limit is not None and len(images) >= limit):
             break
     shapes = {im.shape for im in images}
     if len(shapes) > 1:

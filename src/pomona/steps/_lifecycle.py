@@ -167,7 +167,7 @@ def register(candidate: dict[str, Any], name: str, data: dict[str, Any]) -> str:
     pipeline run and the dataset version."""
     ws = _ws()
     model = run_model(ws, candidate["run_id"])
-    example = load_split(ws, data, subsets=("test",)).X_test[:3]
+    example = load_split(ws, data, subsets=("test",), limit=3).X_test[:3]
     version = ws.models.register(
         name,
         model,
