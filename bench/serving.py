@@ -62,8 +62,8 @@ POMONA = r"""
 import sys, uvicorn, pomona
 from pomona.server.app import create_app
 ws = pomona.connect(sys.argv[1], **{"serving.analysis": False})
-uvicorn.run(create_app(ws, dashboard=False), host="127.0.0.1", port=int(sys.argv[2]),
-            log_level="warning", access_log=False)
+app = create_app(ws, dashboard=False, settle_gc=True)  # as `pomona server` runs it
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", access_log=False)
 """
 
 LUA = """

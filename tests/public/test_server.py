@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -87,3 +88,42 @@ def test_binding_beyond_loopback_requires_a_token(local: Workspace) -> None:
     assert not is_loopback("0.0.0.0")
     with pytest.raises(ConfigError, match="POMONA_TOKEN"):
         serve(local, host="0.0.0.0", port=0, token=None)
+
+
+def test_a_given_request_id_is_echoed_and_new_ones_are_unique(
+    local: Workspace, live_app: Callable[..., str]
+) -> None:
+    url = live_app(local)
+    given = httpx.get(f"{url}/api/v1/runs", headers={"X-Request-ID": "abc-123"})
+    assert given.headers["X-Request-ID"] == "abc-123"
+    ids = {httpx.get(f"{url}/api/v1/runs").headers["X-Request-ID"] for _ in range(20)}
+    assert len(ids) == 20 and all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+
+
+def test_the_server_process_freezes_its_heap_after_start_and_model_loads(
+    tmp_path: Path,
+) -> None:
+    import gc
+
+    from pomona.server import create_app
+    from pomona.testing.live import serve_in_thread
+    from pomona.testing.serving import register_cancer_model
+
+    threshold = gc.get_threshold()
+    ws = pomona.connect(tmp_path, **{"serving.poll_s": 0.1})
+    try:
+        with serve_in_thread(create_app(ws, dashboard=False, settle_gc=True)) as url:
+            assert gc.get_threshold()[0] == 20_000
+            gc.unfreeze()
+            register_cancer_model(ws)
+            ws.deployments.create("cancer", model="cancer:1")
+            for _ in range(100):  # the host loads the model, then freezes again
+                if gc.get_freeze_count() > 0:
+                    break
+                time.sleep(0.1)
+            assert gc.get_freeze_count() > 10_000
+            assert httpx.get(f"{url}/v2/models/cancer/ready").status_code == 200
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
+        ws.close()

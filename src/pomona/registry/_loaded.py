@@ -38,6 +38,11 @@ class LoadedModel:
         """Class probabilities for a batch, when the model gives them."""
         return self.flavor.predict_proba(self.model, inputs)
 
+    def predict_with_proba(self, inputs: object) -> tuple[Array, Array | None]:
+        """Predictions and class probabilities (``None`` when the model gives none), in one
+        pass where the flavor can."""
+        return self.flavor.predict_with_proba(self.model, inputs)
+
     @property
     def has_proba(self) -> bool:
         return self.flavor.has_proba(self.model)

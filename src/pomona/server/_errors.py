@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 import orjson
@@ -13,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from pomona.errors import PomonaError
+from pomona.server._responses import new_request_id
 
 __all__ = ["error_response", "install_error_handlers"]
 
@@ -68,7 +68,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
-    request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex
+    request_id = getattr(request.state, "request_id", None) or new_request_id()
     log.error("request %s failed", request_id, exc_info=exc)
     return error_response(
         500,

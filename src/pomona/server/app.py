@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 from starlette.concurrency import run_in_threadpool
 
 from pomona import __version__
 from pomona.client.workspace import Workspace
 from pomona.errors import ConfigError, PomonaError
 from pomona.server._errors import install_error_handlers
+from pomona.server._heap import settle_heap
 from pomona.server._observability import ServerMetrics, install_middleware
 from pomona.server.routes.datasets import datasets_router
 from pomona.server.routes.features import features_router
@@ -29,15 +32,25 @@ from pomona.tracking.service import TrackingService
 __all__ = ["create_app"]
 
 log = logging.getLogger("pomona.server")
+_UNSET_PROVIDERS = {
+    "ProxyTracerProvider",
+    "NoOpTracerProvider",
+    "_ProxyMeterProvider",
+    "NoOpMeterProvider",
+}
 
 
-def create_app(ws: Workspace, *, token: str | None = None, dashboard: bool = True) -> FastAPI:
+def create_app(
+    ws: Workspace, *, token: str | None = None, dashboard: bool = True, settle_gc: bool = False
+) -> FastAPI:
     """Build the app over an embedded workspace.
 
     Args:
         ws: the workspace whose stores the server serves (embedded, not remote).
         token: when set, every write must carry ``Authorization: Bearer <token>``.
         dashboard: mount the dashboard pages at ``/``.
+        settle_gc: tune this process's garbage collector for serving after start-up and
+            model loads (``pomona server`` does; see ``pomona.server._heap``).
     """
     service = ws.runs
     if ws.remote or not isinstance(service, TrackingService):
@@ -48,6 +61,8 @@ def create_app(ws: Workspace, *, token: str | None = None, dashboard: bool = Tru
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(_sweep_dead_runs(service, timeout_s))
+        if settle_gc:
+            settle_heap()
         try:
             yield
         finally:
@@ -60,10 +75,13 @@ def create_app(ws: Workspace, *, token: str | None = None, dashboard: bool = Tru
         version=__version__,
         summary="Tracking, data, models, serving and monitoring of one Pomona workspace.",
         lifespan=lifespan,
+        telemetry=_telemetry(),
     )
     metrics = ServerMetrics()
     install_error_handlers(app)
     install_middleware(app, metrics, token)
+    # serving first: prediction routes are the ones matched most often
+    app.include_router(serving_router(ws, settle_heap if settle_gc else None))
     app.include_router(runs_router(service))
     app.include_router(experiments_router(service))
     app.include_router(datasets_router(ws))
@@ -71,7 +89,6 @@ def create_app(ws: Workspace, *, token: str | None = None, dashboard: bool = Tru
     app.include_router(models_router(ws))
     app.include_router(pipelines_router(ws))
     app.include_router(training_router(ws))
-    app.include_router(serving_router(ws))
     app.include_router(monitoring_router(ws))
     app.include_router(health_router(ws.metadata_store, ws.artifact_store, metrics))
     if dashboard:
@@ -81,6 +98,20 @@ def create_app(ws: Workspace, *, token: str | None = None, dashboard: bool = Tru
     app.state.workspace = ws
     app.state.metrics = metrics
     return app
+
+
+def _telemetry() -> TelemetryConfig | None:
+    """FastAPI's OpenTelemetry hooks when OpenTelemetry is set up as the app is made (an
+    ``OTEL_*`` variable or a global provider); otherwise off, since checking for a provider
+    on every request costs the event loop a few percent."""
+    if any(name.startswith("OTEL_") for name in os.environ):
+        return None
+    from opentelemetry import metrics, trace
+
+    providers = (trace.get_tracer_provider(), metrics.get_meter_provider())
+    if any(type(p).__name__ not in _UNSET_PROVIDERS for p in providers):
+        return None
+    return {"tracing": False, "metrics": False, "logs": False}
 
 
 async def _sweep_dead_runs(service: TrackingService, timeout_s: float) -> None:

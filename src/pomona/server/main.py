@@ -66,7 +66,7 @@ def serve(
         )
     workers = ws.settings.server.workers
     if workers <= 1:
-        app = create_app(ws, token=token, dashboard=dashboard)
+        app = create_app(ws, token=token, dashboard=dashboard, settle_gc=True)
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
         return
     os.environ[WORKER_ENV] = json.dumps(_worker_spec(ws, token, dashboard))
@@ -118,13 +118,26 @@ def worker_app() -> FastAPI:
     spec = json.loads(os.environ[WORKER_ENV])
     ws = pomona.connect(spec["home"], **spec["overrides"])
     atexit.register(ws.close)
-    app = create_app(ws, token=spec["token"], dashboard=spec["dashboard"])
-    pid = str(os.getpid())
-
-    @app.middleware("http")
-    async def say_which_worker(request: Any, call_next: Any) -> Any:
-        response = await call_next(request)
-        response.headers["X-Pomona-Worker"] = pid
-        return response
-
+    app = create_app(ws, token=spec["token"], dashboard=spec["dashboard"], settle_gc=True)
+    app.add_middleware(_SayWhichWorker)
     return app
+
+
+class _SayWhichWorker:
+    """Pure ASGI middleware adding ``X-Pomona-Worker: <pid>`` to every HTTP response."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.header = (b"x-pomona-worker", str(os.getpid()).encode())
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_pid(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), self.header]
+            await send(message)
+
+        await self.app(scope, receive, send_with_pid)

@@ -70,10 +70,18 @@ def _decode_one(data: bytes, index: int, channels: int) -> np.ndarray[Any, Any]:
         raise ImageTooLargeError(str(exc), details={"field": "image"}) from exc
 
 
-def _properties(files: Sequence[bytes]) -> dict[str, np.ndarray[Any, Any]]:
-    from pomona.datasets.checks._image_stats import analyse_chunk
+def _properties(
+    files: Sequence[bytes], images: Sequence[np.ndarray[Any, Any]]
+) -> dict[str, np.ndarray[Any, Any]]:
+    """Validation's measurements. RGB pictures within the analysis size are measured as
+    decoded (validation would measure the same pixels); others are decoded as validation
+    decodes them (draft mode, then a box-filter thumbnail)."""
+    from pomona.datasets.checks._image_stats import analyse_chunk, measure_decoded
 
-    stats = analyse_chunk([(str(i), f) for i, f in enumerate(files)], ANALYSIS_SIZE)
+    if all(i.ndim == 3 and i.shape[2] == 3 and max(i.shape[:2]) <= ANALYSIS_SIZE for i in images):
+        stats = measure_decoded(images, dhash=False)
+    else:
+        stats = analyse_chunk([(str(i), f) for i, f in enumerate(files)], ANALYSIS_SIZE)
     return {
         "brightness": stats.brightness.astype(np.float64),
         "contrast": stats.contrast.astype(np.float64),
@@ -102,7 +110,7 @@ def decode_images(spec: InputSpec, files: Sequence[bytes], max_bytes: int) -> In
                 details={"field": "image"},
             )
     images = [_decode_one(data, i, spec.channels) for i, data in enumerate(files)]
-    return Inputs(len(images), images=images, props=_properties(files))
+    return Inputs(len(images), images=images, props=_properties(files, images))
 
 
 def _resize(image: np.ndarray[Any, Any], height: int, width: int) -> np.ndarray[Any, Any]:

@@ -3,7 +3,8 @@
 It polls the deployments (``poll_s``) and, when a policy's revision or a resolved alias
 changes, loads the new models off the event loop, swaps the route in one assignment and
 drains the old models' queues before closing them: no request fails on a change. It runs
-the rollout analysis every ``analysis_poll_s`` and logs every prediction.
+the rollout analysis every ``analysis_poll_s`` and logs every prediction. After a refresh
+that loaded models it calls ``on_models_loaded`` (the server settles its heap there).
 """
 
 from __future__ import annotations
@@ -96,8 +97,10 @@ class ServingHost:
         log_flush_interval_s: float = 1.0,
         metrics: CanaryMetrics | None = None,
         analysis: bool = True,
+        on_models_loaded: Callable[[], None] | None = None,
     ) -> None:
         self.service = service
+        self.on_models_loaded = on_models_loaded
         self.poll_s = poll_s
         self.analysis_poll_s = analysis_poll_s
         self.analysis = analysis
@@ -156,6 +159,7 @@ class ServingHost:
         async with self._lock:
             deployments = await asyncio.to_thread(self.service.all_deployments)
             names = {d.name for d in deployments}
+            loaded = set(self._batchers)
             for dep in deployments:
                 await self._refresh_one(dep)
             for name in list(self.routes):
@@ -164,6 +168,8 @@ class ServingHost:
             for name in list(self.errors):
                 if name not in names:
                     del self.errors[name]
+            if self.on_models_loaded is not None and not set(self._batchers) <= loaded:
+                self.on_models_loaded()
 
     def _resolve(self, dep: Deployment) -> RouteKey:
         registry = self.service.registry

@@ -188,10 +188,8 @@ class ModelRuntime:
         return self._predict_native(self.model_input(batch, onnx=False))
 
     def _predict_native(self, data: Any) -> Outputs:
-        loaded = self._native
         with self._lock:
-            raw = loaded.predict(data)
-            proba = loaded.predict_proba(data) if loaded.has_proba else None
+            raw, proba = self._native.predict_with_proba(data)
         return self._outputs(np.asarray(raw), None if proba is None else np.asarray(proba))
 
     def _predict_onnx(self, feed: Any) -> Outputs:

@@ -148,3 +148,28 @@ def test_constructor_arguments_come_from_the_register_options(registry: Registry
     x = np.ones((4, 3), dtype=np.float32)
     loaded = registry.load("linear", device="cpu")
     np.testing.assert_allclose(loaded.predict(x), model(torch.from_numpy(x)).detach().numpy())
+
+
+@pytest.mark.parametrize("kind", ["pipeline", "estimator", "torch", "lightgbm"])
+def test_predictions_with_probabilities_in_one_pass_equal_the_two_calls(kind: str) -> None:
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_breast_cancer(return_X_y=True)
+    model: object
+    if kind == "pipeline":
+        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X, y)
+    elif kind == "estimator":
+        model = DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, y)
+    elif kind == "lightgbm":
+        model = lgb.LGBMClassifier(n_estimators=5, verbose=-1).fit(X, y)
+    else:
+        torch.manual_seed(0)
+        model = TinyNet(width=X.shape[1]).eval()
+        X = X.astype(np.float32)
+    flavor = flavor_for(model)
+    raw, proba = flavor.predict_with_proba(model, X[:50])
+    assert np.array_equal(raw, flavor.predict(model, X[:50]))
+    assert proba is not None
+    assert np.allclose(proba, flavor.predict_proba(model, X[:50]), rtol=0, atol=1e-12)
+    assert np.allclose(proba.sum(axis=1), 1.0)

@@ -20,7 +20,14 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["HASH_BYTES", "ChunkStats", "ImageSource", "analyse_chunk", "empty_stats"]
+__all__ = [
+    "HASH_BYTES",
+    "ChunkStats",
+    "ImageSource",
+    "analyse_chunk",
+    "empty_stats",
+    "measure_decoded",
+]
 
 ImageSource = str | Path | bytes
 HASH_BYTES = 32
@@ -127,6 +134,30 @@ def analyse_chunk(records: Sequence[tuple[str, ImageSource]], analysis_size: int
     return stats
 
 
+def measure_decoded(images: Sequence[NDArray[np.uint8]], *, dhash: bool = True) -> ChunkStats:
+    """Measures images already decoded to RGB (h, w, 3) and no larger than the analysis
+    size: what ``analyse_chunk`` measures after its own decode, without reading, hashing
+    or decoding again (the digests stay zero, and the dHash too when ``dhash`` is off)."""
+    n = len(images)
+    stats = empty_stats(n)
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, pixels in enumerate(images):
+        if pixels.ndim != 3 or pixels.shape[2] != 3:
+            raise ValueError(f"image {i} has shape {pixels.shape}, not (h, w, 3)")
+        stats.ids.append(str(i))
+        stats.error.append("")
+        stats.formats.append("")
+        stats.modes.append("RGB")
+        stats.height[i], stats.width[i] = pixels.shape[:2]
+        groups.setdefault(pixels.shape, []).append(i)
+    stats.readable[:] = True
+    for members in groups.values():
+        for start in range(0, len(members), _BATCH):
+            index = np.array(members[start : start + _BATCH], dtype=np.intp)
+            _measure(np.stack([images[i] for i in index]), index, stats, dhash=dhash)
+    return stats
+
+
 def empty_stats(n: int) -> ChunkStats:
     """Stats of ``n`` records, all zero."""
     return ChunkStats(
@@ -147,7 +178,9 @@ def empty_stats(n: int) -> ChunkStats:
     )
 
 
-def _measure(pixels: NDArray[np.uint8], index: NDArray[np.intp], stats: ChunkStats) -> None:
+def _measure(
+    pixels: NDArray[np.uint8], index: NDArray[np.intp], stats: ChunkStats, dhash: bool = True
+) -> None:
     """Statistics of same-shaped images ``pixels`` (g, h, w, 3), written at ``index``."""
     g, h, w, _ = pixels.shape
     flat = pixels.reshape(g, h * w, 3).astype(np.float32)
@@ -160,7 +193,8 @@ def _measure(pixels: NDArray[np.uint8], index: NDArray[np.intp], stats: ChunkSta
             grey[:, :-2, 1:-1] + grey[:, 2:, 1:-1] + grey[:, 1:-1, :-2] + grey[:, 1:-1, 2:]
         ) - 4.0 * grey[:, 1:-1, 1:-1]
         stats.blur[index] = laplacian.reshape(g, -1).var(axis=1)
-    stats.dhash[index] = _dhash(grey)
+    if dhash:
+        stats.dhash[index] = _dhash(grey)
 
 
 def _dhash(grey: NDArray[np.float32]) -> NDArray[np.uint8]:

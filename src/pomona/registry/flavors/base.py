@@ -89,6 +89,12 @@ class Flavor(ABC):
             hint="Call predict() instead.",
         )
 
+    def predict_with_proba(self, model: object, inputs: object) -> tuple[Array, Array | None]:
+        """Predictions and, when the model gives them, class probabilities; a flavor that
+        can compute both in one pass over the model overrides this."""
+        raw = self.predict(model, inputs)
+        return raw, self.predict_proba(model, inputs) if self.has_proba(model) else None
+
     def to_onnx(self, model: object, signature: Signature, example: object) -> OnnxModel:
         """Convert to ONNX.
 

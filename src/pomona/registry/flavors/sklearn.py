@@ -64,6 +64,15 @@ class SklearnFlavor(Flavor):
             return super().predict_proba(model, inputs)
         return np.asarray(model.predict_proba(_input(inputs)))  # type: ignore[attr-defined]
 
+    def predict_with_proba(self, model: object, inputs: object) -> tuple[Array, Array | None]:
+        steps: Any = getattr(model, "steps", None)
+        final: Any = steps[-1][1] if steps else None
+        if not steps or len(steps) < 2 or not self.has_proba(model) or final == "passthrough":
+            return super().predict_with_proba(model, inputs)
+        # A pipeline's transformers run once for both (what predict and predict_proba each do)
+        data = model[:-1].transform(_input(inputs))  # type: ignore[index]
+        return np.asarray(final.predict(data)), np.asarray(final.predict_proba(data))
+
     def to_onnx(self, model: object, signature: Signature, example: object) -> OnnxModel:
         require("skl2onnx", "onnx")
         from skl2onnx import convert_sklearn  # type: ignore[import-untyped,unused-ignore]

@@ -103,8 +103,11 @@ class TorchFlavor(Flavor):
         logits = self.predict(model, inputs)
         if logits.ndim != 2:
             return super().predict_proba(model, inputs)
-        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return np.asarray(shifted / shifted.sum(axis=1, keepdims=True))
+        return _softmax(logits)
+
+    def predict_with_proba(self, model: object, inputs: object) -> tuple[Array, Array | None]:
+        logits = self.predict(model, inputs)  # one forward pass for both
+        return logits, _softmax(logits) if logits.ndim == 2 else None
 
     def to_onnx(self, model: object, signature: Signature, example: object) -> OnnxModel:
         torch = require("torch", self.extra)
@@ -174,3 +177,8 @@ def _opset(data: bytes) -> int | None:
 
     proto = onnx.load_from_string(data)
     return max((o.version for o in proto.opset_import if o.domain == ""), default=None)
+
+
+def _softmax(logits: Array) -> Array:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return np.asarray(shifted / shifted.sum(axis=1, keepdims=True))

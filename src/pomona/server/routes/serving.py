@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
@@ -22,7 +21,7 @@ from starlette.responses import Response
 from pomona.client.workspace import Workspace
 from pomona.errors import ConfigError, InvalidInputError
 from pomona.server._errors import error_response
-from pomona.server._responses import json_response
+from pomona.server._responses import json_response, new_request_id
 from pomona.server.routes.serving_oip import oip_routes
 from pomona.serving._inputs import Inputs, InputSpec, parse_json
 from pomona.serving.errors import OverloadedError
@@ -112,7 +111,7 @@ def loads(raw: bytes) -> Any:
 
 def request_id(request: Request) -> str:
     given = getattr(request.state, "request_id", None)
-    return given if isinstance(given, str) and _REQUEST_ID.match(given) else uuid.uuid4().hex
+    return given if isinstance(given, str) and _REQUEST_ID.match(given) else new_request_id()
 
 
 def overloaded(exc: OverloadedError) -> Response:
@@ -188,7 +187,7 @@ def _service(ws: Workspace) -> DeploymentService:
     return service
 
 
-def serving_router(ws: Workspace) -> APIRouter:
+def serving_router(ws: Workspace, on_models_loaded: Callable[[], None] | None = None) -> APIRouter:
     """Predictions, OIP v2, feedback and management, with the serving host's lifespan."""
     service = _service(ws)
     settings = ws.settings.serving
@@ -198,6 +197,7 @@ def serving_router(ws: Workspace) -> APIRouter:
         analysis_poll_s=settings.analysis_poll_s,
         log_flush_interval_s=settings.log_flush_interval_s,
         analysis=settings.analysis,
+        on_models_loaded=on_models_loaded,
     )
 
     token = ws.settings.token.get_secret_value() if ws.settings.token else None
