@@ -8,11 +8,13 @@
    each one's time per trial minus the in-memory time. Also the cost of the nested tracked
    run every Pomona trial adds.
 2. A 50-trial study on breast_cancer (random forest, 5-fold CV, median pruning) with 1 and
-   with 2 workers: trials per minute, how much more work 2 workers do, the time a trial
-   takes per tree and fold fitted (1 and 2 workers sample different params, so trials differ
-   in size), and when each worker started its first trial (the helper process imports
-   scikit-learn, Optuna and Pomona first: seconds). A second 2-worker study shows the same
-   with the helper's process server already running (its imports done).
+   with 2 workers, each in a fresh process (so the helper's process server starts cold, as
+   in a user's first study), in the order 1, 2, 1, 2 (the machine's speed drifts; each
+   ratio pairs neighbouring runs): trials per minute, how much more work 2 workers do, the
+   time a trial takes per tree and fold fitted (1 and 2 workers sample different params, so
+   trials differ in size), and when each worker started its first trial (the helper process
+   imports scikit-learn, Optuna and Pomona first: seconds). A last process runs two
+   2-worker studies: the second shows the helper's process server already warm.
 
 Targets on a 2-core machine: storage overhead <= 2 ms per trial on the metadata database;
 2 workers >= 1.7x the trials per minute of one.
@@ -21,7 +23,10 @@ Targets on a 2-core machine: storage overhead <= 2 ms per trial on the metadata 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -197,38 +202,79 @@ def control_parallelism() -> float:
     return 2 * alone / both
 
 
+def _study_process(home: Path, n_trials: int, workers: list[int]) -> list[dict[str, float]]:
+    """Runs one study per entry of ``workers`` in a fresh Python process; their numbers."""
+    args = ["--study", str(home), "--trials", str(n_trials), "--workers"]
+    done = subprocess.run(
+        [sys.executable, __file__, *args, ",".join(map(str, workers))],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = done.stdout.splitlines()
+    print("\n".join(line for line in lines if not line.startswith("{")), flush=True)
+    return [json.loads(line) for line in lines if line.startswith("{")]
+
+
+def study_main(home: Path, n_trials: int, workers: list[int]) -> None:
+    """The ``--study`` child: the studies, their lines, then one JSON line each."""
+    results = []
+    with pomona.connect(home) as ws:
+        for i, w in enumerate(workers):
+            name = f"bench-{w}w-{os.getpid()}-{i}"
+            rate, steady, unit = bench_study(ws, n_trials, w, name)
+            results.append({"workers": w, "rate": rate, "steady": steady, "unit": unit})
+    for row in results:
+        print(json.dumps(row))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=50)
     parser.add_argument("--overhead-trials", type=int, default=300)
+    parser.add_argument("--study", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--workers", default="1", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.study is not None:
+        study_main(args.study, args.trials, [int(w) for w in args.workers.split(",")])
+        return
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start\n")
     with tempfile.TemporaryDirectory(prefix="pomona-bench-") as tmp:
         folder = Path(tmp)
         with pomona.connect(folder / "ws") as ws:
             bench_overhead(ws, args.overhead_trials, folder)
-            print(
-                f"\n{args.trials}-trial study on breast_cancer (random forest, 5-fold CV, "
-                "median pruning):"
-            )
-            one, one_steady, one_unit = bench_study(ws, args.trials, 1)
-            two, two_steady, two_unit = bench_study(ws, args.trials, 2)
-            print(
-                f"2 workers do {two / one:.2f}x the trials of one in wall-clock time, "
-                f"{two_steady / one_steady:.2f}x once both run (target >= 1.7x); "
-                f"trees x folds fitted per second: {two_unit / one_unit:.2f}x"
-            )
-            print("again, with the helper's process server already warm (a second study):")
-            again, _, again_unit = bench_study(ws, args.trials, 2, "bench-2w-again")
-            print(
-                f"2 workers do {again / one:.2f}x the trials of one in wall-clock time; "
-                f"trees x folds fitted per second: {again_unit / one_unit:.2f}x"
-            )
+        print(
+            f"\n{args.trials}-trial study on breast_cancer (random forest, 5-fold CV, "
+            "median pruning), each in a fresh process:"
+        )
+        runs = [_study_process(folder / "ws", args.trials, [w])[0] for w in (1, 2, 1, 2)]
+        ones, twos = runs[0::2], runs[1::2]
+        pairs = [(ones[0], twos[0]), (ones[1], twos[0]), (ones[1], twos[1])]
+        wall = [b["rate"] / a["rate"] for a, b in pairs]
+        steady = [b["steady"] / a["steady"] for a, b in pairs]
+        unit = [b["unit"] / a["unit"] for a, b in pairs]
+        print(
+            "2 workers against the neighbouring 1-worker runs (cold helper): "
+            f"{_span(wall)} the trials per minute in wall-clock time (target >= 1.7x), "
+            f"{_span(steady)} once both run; trees x folds per second {_span(unit)}"
+        )
+        print("two 2-worker studies in one process (the second with the helper already warm):")
+        warm = _study_process(folder / "ws", args.trials, [2, 2])[1]
+        one = sum(r["rate"] for r in ones) / 2
+        one_unit = sum(r["unit"] for r in ones) / 2
+        print(
+            f"warm helper: 2 workers do {warm['rate'] / one:.2f}x the trials of one (mean of "
+            f"the 1-worker runs); trees x folds per second: {warm['unit'] / one_unit:.2f}x"
+        )
     print(
         f"control: 2 processes of pure Python arithmetic do {control_parallelism():.2f}x the "
         "work of one on this machine now (2.0x on an idle 2-core machine)"
     )
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
+
+
+def _span(values: list[float]) -> str:
+    return f"{min(values):.2f}-{max(values):.2f}x (mean {sum(values) / len(values):.2f}x)"
 
 
 if __name__ == "__main__":
