@@ -14,6 +14,7 @@ import pytest
 
 import pomona
 from pomona.client.workspace import Workspace
+from pomona.config import load_settings
 from pomona.errors import ConflictError
 from pomona.serving.batch import iter_parquet, predict_batch
 from pomona.serving.export import export_deployment, kubernetes_manifests
@@ -49,6 +50,13 @@ def _k8s_model(doc: dict[str, Any]) -> Any:
     return model
 
 
+def _dockerfile_env(dockerfile: str) -> dict[str, str]:
+    """The ``ENV`` instruction's variables (its continuation lines joined)."""
+    text = dockerfile.replace("\\\n", " ")
+    line = next(line for line in text.splitlines() if line.startswith("ENV "))
+    return dict(pair.split("=", 1) for pair in line.split()[1:])
+
+
 def test_kubernetes_manifests_parse_against_the_schemas(ws: Workspace, tmp_path: Path) -> None:
     dep = ws.deployments.get("cancer-prod")
     docs = kubernetes_manifests(dep, image="registry.example/pomona:1")
@@ -57,6 +65,12 @@ def test_kubernetes_manifests_parse_against_the_schemas(ws: Workspace, tmp_path:
     assert container.readiness_probe.http_get.path == "/v2/health/ready"
     assert container.liveness_probe.http_get.path == "/v2/health/live"
     assert service.spec.ports[0].target_port == "http"
+    assert [(p.name, p.container_port) for p in container.ports] == [("http", 8000), ("grpc", 8081)]
+    assert {e.name: e.value for e in container.env} == {"POMONA_SERVING_GRPC_PORT": "8081"}
+    assert [(p.name, p.target_port) for p in service.spec.ports] == [
+        ("http", "http"),
+        ("grpc", "grpc"),
+    ]
     assert hpa.spec.scale_target_ref.name == deployment.metadata.name
     assert hpa.spec.metrics[0].resource.target.average_utilization == 70
 
@@ -70,7 +84,9 @@ def test_kubernetes_manifests_parse_against_the_schemas(ws: Workspace, tmp_path:
     assert json.loads((folder / "hpa.json").read_text())["kind"] == "HorizontalPodAutoscaler"
 
 
-def test_docker_context_holds_what_the_image_needs(ws: Workspace, tmp_path: Path) -> None:
+def test_docker_context_holds_what_the_image_needs(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     dep = ws.deployments.get("cancer-prod")
     folder = export_deployment(dep, ws.models, "docker", tmp_path / "docker")
     dockerfile = (folder / "Dockerfile").read_text()
@@ -91,6 +107,12 @@ def test_docker_context_holds_what_the_image_needs(ws: Workspace, tmp_path: Path
         "HEALTHCHECK",
         "CMD",
     }
+    assert "EXPOSE 8000 8081" in dockerfile
+    for name, value in _dockerfile_env(dockerfile).items():  # what the image's server reads
+        monkeypatch.setenv(name, value)
+    settings = load_settings(tmp_path / "image-home")
+    assert (settings.server.host, settings.server.port) == ("0.0.0.0", 8000)
+    assert settings.serving.grpc_port == 8081
     assert (folder / "pomona-src" / "pyproject.toml").is_file()
     assert (folder / "pomona-src" / "src" / "pomona" / "serving" / "host.py").is_file()
     assert json.loads((folder / "deployment.json").read_text())["name"] == "cancer-prod"

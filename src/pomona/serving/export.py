@@ -22,25 +22,28 @@ __all__ = ["TARGETS", "export_deployment", "kubernetes_manifests"]
 
 TARGETS = ("docker", "k8s", "edge")
 PORT = 8000
-EXTRAS = "server,postgres,s3,sklearn"
+GRPC_PORT = 8081
+"""The Open Inference Protocol over gRPC (KServe's port for it)."""
+EXTRAS = "server,grpc,postgres,s3,sklearn"
 
 _DOCKERFILE = """\
 # Pomona inference server for deployment '{name}' ({model}), made by pomona {version}.
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \\
-    POMONA_SERVER_HOST=0.0.0.0 POMONA_SERVER_PORT={port}
+    POMONA_SERVER_HOST=0.0.0.0 POMONA_SERVER_PORT={port} \\
+    POMONA_SERVING_GRPC_PORT={grpc_port}
 WORKDIR /srv
 COPY pomona-src/ /opt/pomona-src/
 RUN pip install --no-cache-dir "/opt/pomona-src[{extras}]" onnxruntime \\
     && useradd --create-home --uid 10001 pomona
 COPY pomona.toml deployment.json /srv/
 USER pomona
-EXPOSE {port}
+EXPOSE {port} {grpc_port}
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 \\
     CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:{port}/v2/health/ready')"
 # Point the server at the shared stores and give it a write token:
 #   docker run -e POMONA_METADATA_URL=postgresql://... -e POMONA_ARTIFACTS_URL=s3://... \\
-#              -e POMONA_TOKEN=... -p {port}:{port} IMAGE
+#              -e POMONA_TOKEN=... -p {port}:{port} -p {grpc_port}:{grpc_port} IMAGE
 CMD ["pomona", "server", "--workspace", "/srv"]
 """
 
@@ -48,12 +51,13 @@ _README = """\
 # Docker build context for deployment '{name}'
 
     docker build -t pomona-{name}:{revision} .
-    docker run -p {port}:{port} -e POMONA_METADATA_URL=postgresql://… \\
+    docker run -p {port}:{port} -p {grpc_port}:{grpc_port} -e POMONA_METADATA_URL=postgresql://… \\
         -e POMONA_ARTIFACTS_URL=s3://… -e POMONA_TOKEN=… pomona-{name}:{revision}
 
 The image installs Pomona from `pomona-src/` and serves every deployment of the
 workspace the stores hold; `deployment.json` records what '{name}' served at export time.
-Ready when `GET /v2/health/ready` answers 200.
+Ready when `GET /v2/health/ready` answers 200. REST (JSON and the Open Inference Protocol)
+is on port {port}, the Open Inference Protocol over gRPC on port {grpc_port}.
 """
 
 
@@ -103,6 +107,7 @@ def _docker(dep: Deployment, dest: Path) -> Path:
         "model": dep.model,
         "version": _version(),
         "port": PORT,
+        "grpc_port": GRPC_PORT,
         "extras": EXTRAS,
         "revision": dep.revision,
     }
@@ -129,7 +134,11 @@ def kubernetes_manifests(
     container = {
         "name": "server",
         "image": image,
-        "ports": [{"name": "http", "containerPort": PORT}],
+        "ports": [
+            {"name": "http", "containerPort": PORT},
+            {"name": "grpc", "containerPort": GRPC_PORT},
+        ],
+        "env": [{"name": "POMONA_SERVING_GRPC_PORT", "value": str(GRPC_PORT)}],
         "envFrom": [{"secretRef": {"name": f"{name}-stores"}}],
         "readinessProbe": probe,
         "livenessProbe": {
@@ -163,7 +172,10 @@ def kubernetes_manifests(
             "metadata": {"name": name, "labels": labels},
             "spec": {
                 "selector": labels,
-                "ports": [{"name": "http", "port": 80, "targetPort": "http"}],
+                "ports": [
+                    {"name": "http", "port": 80, "targetPort": "http"},
+                    {"name": "grpc", "port": GRPC_PORT, "targetPort": "grpc"},
+                ],
             },
         },
         {
