@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import Connection, Row, func, select
@@ -168,11 +169,9 @@ def _insert_version(
                 dataset_pk=pk, version=version, created_ms=now, **row.values()
             )
         )
-        rows = [{"digest": d, "size": s, "created_ms": now} for d, s in blobs.items()]
-        for i in range(0, len(rows), 1000):
-            conn.execute(
-                insert_for(conn, dataset_blobs).on_conflict_do_nothing(), rows[i : i + 1000]
-            )
+        items = iter(blobs.items())  # a thousand at a time: blobs may be a compact table
+        while rows := [{"digest": d, "size": s, "created_ms": now} for d, s in islice(items, 1000)]:
+            conn.execute(insert_for(conn, dataset_blobs).on_conflict_do_nothing(), rows)
     return version
 
 

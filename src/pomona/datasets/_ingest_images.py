@@ -3,13 +3,15 @@
 Files are hashed in a thread pool; a file whose digest some version already refers to is
 not stored again. Validation streams over the same files; failing ones are quarantined:
 their blobs are stored and listed with the reasons, and left out of the clean index.
+Index rows are spilled to a temporary file as each chunk is measured, so memory holds a
+few batches and about 120 bytes per file (the hashes the duplicate checks compare, its
+id, digest and size), not the index.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-from collections import Counter
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,16 +19,11 @@ from typing import Any
 
 from pomona.artifacts.base import ArtifactStore
 from pomona.datasets import _quality
-from pomona.datasets._labels import count_labels
-from pomona.datasets._manifest import (
-    IMAGE_PROPERTIES,
-    REASONS,
-    Ingested,
-    Manifest,
-    write_index,
-)
+from pomona.datasets._image_index import ImageIndexBuilder
+from pomona.datasets._manifest import IMAGE_PROPERTIES, INDEX_ROW_GROUP, Ingested
 from pomona.datasets._sources import FileSource, SourceFile
 from pomona.errors import InvalidInputError
+from pomona.types import Digest
 
 __all__ = [
     "Labeler",
@@ -54,16 +51,30 @@ def _hash(path: Path, record_id: str) -> tuple[str, int]:
 
 
 class _Store:
-    """Stores files not already referred to by a version, once each, a batch at a time."""
+    """Stores files not already referred to by a version, once each, a batch at a time.
+
+    What this ingest stored is remembered by 8-byte digest prefixes; a file whose prefix
+    was seen is stored unless the artifact store already holds its digest.
+    """
 
     def __init__(self, blobs: ArtifactStore, known: Callable[[list[str]], set[str]]) -> None:
+        from pomona.datasets.checks._compact import KeySet
+
         self.blobs = blobs
         self.known = known
-        self.stored: set[str] = set()
+        self.stored = KeySet()
 
     def put(self, items: Sequence[tuple[Path, str, str]]) -> None:
         """``items``: (path, record id, digest) of one batch."""
-        fresh = [it for it in items if it[2] not in self.stored]
+        import numpy as np
+
+        prefixes = np.array([int(d[7:23], 16) for _, _, d in items], dtype=np.uint64)
+        seen = self.stored.contains(prefixes)
+        fresh = [
+            item
+            for item, maybe in zip(items, seen, strict=True)
+            if not maybe or not self.blobs.exists(Digest(item[2]))
+        ]
         skip = self.known([d for _, _, d in fresh])
         todo: dict[str, tuple[Path, str]] = {}
         for path, record_id, digest in fresh:
@@ -78,7 +89,7 @@ class _Store:
                     hint="Ingest again once the source stops changing.",
                     details={"field": "source", "file": record_id},
                 )
-        self.stored.update(d for _, _, d in fresh)
+        self.stored.add(prefixes)
 
 
 def ingest_images(
@@ -91,25 +102,30 @@ def ingest_images(
     batch_size: int,
 ) -> Ingested:
     """Store, validate and index every image file of ``source``."""
-    rows: list[dict[str, Any]] = []
     store = _Store(blobs, known)
+    waiting: deque[tuple[str, int, str | None]] = deque()  # yielded, not yet measured
 
     def records() -> Iterator[tuple[str, Path]]:
         files = source.files
         for start in range(0, len(files), batch_size):
-            batch: list[SourceFile] = files[start : start + batch_size]
+            batch: list[SourceFile] = list(files[start : start + batch_size])
             paths, hashed = _fetch_and_store(source, batch, store)
             for item, path, (digest, size) in zip(batch, paths, hashed, strict=True):
-                label = labeler(item.record_id)
-                rows.append({"record_id": item.record_id, "digest": digest, "size": size})
-                rows[-1]["label"] = label
+                waiting.append((digest, size, labeler(item.record_id)))
                 yield item.record_id, path
 
-    validation = _quality.validate_images(records(), suite)
-    properties = validation.properties
-    for row in rows:
-        row.update(property_columns(properties.get(row["record_id"])))
-    return build_image_version(blobs, rows, validation.report, _quality.suite_yaml(suite))
+    with ImageIndexBuilder() as builder, _quality.image_validator(suite) as validator:
+        for stats in validator.update_chunks(records()):
+            properties = _quality.chunk_properties(stats)
+            rows = []
+            for record_id in stats.ids:
+                digest, size, label = waiting.popleft()
+                row = {"record_id": record_id, "digest": digest, "size": size, "label": label}
+                row.update(property_columns(properties.get(record_id)))
+                rows.append(row)
+            builder.add(rows)
+        report = validator.result().report
+        return builder.finish(blobs, report, _quality.suite_yaml(suite))
 
 
 def _fetch_and_store(
@@ -181,30 +197,7 @@ def build_image_version(
     suite_yaml: str | None,
 ) -> Ingested:
     """Index, profile and summarise image records (``rows`` as in a record index)."""
-    quarantined: Mapping[str, list[str]] = report.quarantined
-    clean = [dict(r) for r in rows if r["record_id"] not in quarantined]
-    held = [
-        {**r, REASONS: json.dumps(list(quarantined[r["record_id"]]))}
-        for r in rows
-        if r["record_id"] in quarantined
-    ]
-    index = write_index(blobs, clean)
-    qindex = write_index(blobs, held, with_reasons=True) if held else None
-    manifest = Manifest(kind="images", records=(index,), quarantine=(qindex,) if qindex else ())
-    profile = _quality.profile_images(
-        {r["record_id"]: row_properties(r) for r in clean if r.get("width") is not None},
-        {r["record_id"]: r["label"] for r in clean},
-    )
-    files = {r["digest"]: int(r["size"]) for r in rows}
-    formats = sorted({str(r["format"]) for r in clean if r.get("format")})
-    labelled = any(r["label"] is not None for r in rows)
-    return Ingested(
-        manifest=manifest,
-        report=report,
-        profile=profile,
-        label_counts=count_labels(r["label"] for r in clean),
-        schema={"type": "images", "formats": formats, "labelled": labelled},
-        content=dict(Counter(r["digest"] for r in rows)),
-        suite_yaml=suite_yaml,
-        blobs={**files, **{p.digest: p.size for p in manifest.blobs()}},
-    )
+    with ImageIndexBuilder() as builder:
+        for start in range(0, len(rows), INDEX_ROW_GROUP):
+            builder.add(rows[start : start + INDEX_ROW_GROUP])
+        return builder.finish(blobs, report, suite_yaml)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import io
 import json
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pomona.artifacts.base import ArtifactStore, check_digest
@@ -25,11 +27,14 @@ __all__ = [
     "FORMAT",
     "IMAGE_PROPERTIES",
     "INDEX_COLUMNS",
+    "INDEX_ROW_GROUP",
     "REASONS",
     "RECORD_INDEX",
     "BlobRef",
+    "IndexWriter",
     "Ingested",
     "Manifest",
+    "index_table",
     "load_manifest",
     "put_json",
     "read_index",
@@ -59,6 +64,8 @@ IMAGE_PROPERTIES: tuple[str, ...] = (
 )
 """What image validation measured on a file, as columns of the record index."""
 INDEX_COLUMNS: tuple[str, ...] = ("record_id", "digest", "size", "label", *IMAGE_PROPERTIES)
+INDEX_ROW_GROUP = 8192
+"""Rows per row group of a record index (fixed: the same rows give the same bytes)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,10 +138,10 @@ class Ingested:
     profile: dict[str, Any]
     label_counts: dict[str, int]
     schema: dict[str, Any]
-    content: dict[str, int]
+    content: Mapping[str, int]
     """Records per content digest (image files; a table's Parquet parts), to count what is new."""
     suite_yaml: str | None = None
-    blobs: dict[str, int] = field(default_factory=dict)
+    blobs: Mapping[str, int] = field(default_factory=dict)
     """Every blob the manifest refers to, directly or through an index, with its size."""
 
     @property
@@ -196,17 +203,79 @@ def parquet_bytes(table: pa.Table) -> bytes:
     return buf.getvalue()
 
 
-def write_index(
-    blobs: ArtifactStore, rows: Sequence[Mapping[str, Any]], *, with_reasons: bool = False
-) -> BlobRef:
-    """Store a record index (one dict per image file) as Parquet."""
+def index_table(rows: Sequence[Mapping[str, Any]], *, with_reasons: bool = False) -> pa.Table:
+    """Record index rows (dicts; missing keys are null) as an Arrow table."""
     import pyarrow as pa
 
     schema = _index_schema(with_reasons)
     columns = {name: [row.get(name) for row in rows] for name in schema.names}
-    data = parquet_bytes(pa.table(columns, schema=schema))
-    digest, size = blobs.put_bytes(data)
-    return BlobRef(digest, size, len(rows))
+    return pa.table(columns, schema=schema)
+
+
+class IndexWriter:
+    """Writes a record index to a local Parquet file, ``INDEX_ROW_GROUP`` rows at a time.
+
+    Row groups have a fixed size, so the same rows give the same bytes however they were
+    fed; memory holds at most one row group.
+    """
+
+    def __init__(self, path: Path, *, with_reasons: bool = False) -> None:
+        import pyarrow.parquet as pq
+
+        self.path = path
+        self.rows = 0
+        self._schema = _index_schema(with_reasons)
+        self._pending: list[pa.Table] = []
+        self._buffered = 0
+        self._writer = pq.ParquetWriter(
+            path, self._schema, compression="zstd", write_statistics=False
+        )
+
+    def write(self, table: pa.Table) -> None:
+        """Append rows (a table with the index's columns)."""
+        if table.num_rows == 0:
+            return
+        self._pending.append(table.select(self._schema.names).cast(self._schema))
+        self._buffered += table.num_rows
+        self.rows += table.num_rows
+        if self._buffered >= INDEX_ROW_GROUP:
+            self._flush(final=False)
+
+    def _flush(self, *, final: bool) -> None:
+        import pyarrow as pa
+
+        table = pa.concat_tables(self._pending) if self._pending else self._schema.empty_table()
+        whole = table.num_rows if final else table.num_rows - table.num_rows % INDEX_ROW_GROUP
+        if whole or (final and self.rows == 0):
+            self._writer.write_table(table.slice(0, whole), row_group_size=INDEX_ROW_GROUP)
+            pa.default_memory_pool().release_unused()  # mimalloc keeps freed pages otherwise
+        rest = table.slice(whole)
+        self._pending = [rest] if rest.num_rows else []
+        self._buffered = rest.num_rows
+
+    def store(self, blobs: ArtifactStore) -> BlobRef:
+        """Finish the file and store it; returns its reference."""
+        self._flush(final=True)
+        self._writer.close()
+        digest, size = blobs.put_file(self.path)
+        return BlobRef(digest, size, self.rows)
+
+    def close(self) -> None:
+        """Close the file without storing it (after a failure)."""
+        self._writer.close()
+
+
+def write_index(
+    blobs: ArtifactStore, rows: Sequence[Mapping[str, Any]], *, with_reasons: bool = False
+) -> BlobRef:
+    """Store a record index (one dict per image file) as Parquet."""
+    with tempfile.TemporaryDirectory(prefix="pomona-index-") as tmp:
+        writer = IndexWriter(Path(tmp) / "index.parquet", with_reasons=with_reasons)
+        try:
+            writer.write(index_table(rows, with_reasons=with_reasons))
+            return writer.store(blobs)
+        finally:
+            writer.close()
 
 
 def read_index(blobs: ArtifactStore, parts: Iterable[BlobRef]) -> list[dict[str, Any]]:
@@ -217,8 +286,11 @@ def read_index(blobs: ArtifactStore, parts: Iterable[BlobRef]) -> list[dict[str,
     return rows
 
 
-def read_part(blobs: ArtifactStore, part: BlobRef) -> pa.Table:
-    """One Parquet blob as an Arrow table."""
+def read_part(
+    blobs: ArtifactStore, part: BlobRef, columns: Sequence[str] | None = None
+) -> pa.Table:
+    """One Parquet blob as an Arrow table (only ``columns`` when given)."""
     import pyarrow.parquet as pq
 
-    return pq.read_table(io.BytesIO(blobs.read_bytes(part.digest)))
+    data = io.BytesIO(blobs.read_bytes(part.digest))
+    return pq.read_table(data, columns=None if columns is None else list(columns))

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from pomona.datasets.checks import (
         ImageSuite,
         ImageValidation,
+        ImageValidator,
         TableSuite,
         TableValidator,
         ValidationReport,
@@ -28,8 +29,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SuiteLike",
+    "chunk_properties",
     "empty_report",
+    "image_profile",
     "image_suite",
+    "image_validator",
     "infer_table_suite",
     "load_transform",
     "merge_reports",
@@ -163,9 +167,29 @@ def profile_dict(profile: Any) -> dict[str, Any]:
 def profile_images(
     properties: Mapping[str, Any], labels: Mapping[str, str | None]
 ) -> dict[str, Any]:
+    return profile_dict(image_profile(properties, labels))
+
+
+def image_profile(properties: Mapping[str, Any], labels: Mapping[str, str | None]) -> Any:
+    """The ``ImageProfile`` of some images (merge those of batches with ``merge``)."""
     from pomona.datasets.profiling import profile_images as _profile
 
-    return _jsonable(_profile(properties, labels=labels).to_dict())
+    return _profile(properties, labels=labels)
+
+
+def image_validator(suite: ImageSuite | None) -> ImageValidator:
+    """A validator fed batch by batch that keeps no per-image measurements: read them
+    from ``update_chunks`` (``chunk_properties``)."""
+    from pomona.datasets import checks
+
+    return checks.ImageValidator(suite, keep_properties=False)
+
+
+def chunk_properties(stats: Any) -> Mapping[str, Any]:
+    """Record id -> ``ImageProperties`` of one chunk ``update_chunks`` gave."""
+    from pomona.datasets.checks import ImagePropertyTable
+
+    return ImagePropertyTable([stats])
 
 
 def _jsonable(data: Mapping[str, Any]) -> dict[str, Any]:

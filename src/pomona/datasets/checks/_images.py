@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from pomona.datasets.checks._compact import KeySet, TextLog, text_keys
 from pomona.datasets.checks._image_props import ImagePropertyTable
 from pomona.datasets.checks._image_stats import ChunkStats, ImageSource, analyse_chunk
 from pomona.datasets.checks._near import near_duplicate_pairs
@@ -55,15 +57,29 @@ def validate_images(
 class ImageValidator:
     """Validates images batch by batch; ``result()`` covers every batch seen.
 
-    Memory grows by a few hundred bytes per image (its id, measurements and hashes); pixels
-    are dropped as soon as they are measured.
+    Memory grows by about 80 bytes per image plus its id (the hashes the duplicate checks
+    compare, kept as numpy arrays), and by the measurements of every image when
+    ``keep_properties`` (``result().properties``); pixels are dropped as soon as they are
+    measured. With ``keep_properties=False``, read the measurements from ``update_chunks``.
     """
 
-    def __init__(self, suite: ImageSuite | None = None, *, workers: int | None = None) -> None:
+    def __init__(
+        self,
+        suite: ImageSuite | None = None,
+        *,
+        workers: int | None = None,
+        keep_properties: bool = True,
+    ) -> None:
         self.suite = suite or ImageSuite()
         self._pool = ChunkPool(workers)
+        self._keep = keep_properties
         self._chunks: list[ChunkStats] = []
-        self._ids: set[str] = set()
+        self._names = TextLog()
+        self._keys = KeySet()
+        self._readable: list[NDArray[np.bool_]] = []
+        self._decoded: list[NDArray[np.bool_]] = []
+        self._sha256: list[NDArray[np.uint8]] = []
+        self._dhash: list[NDArray[np.uint8]] = []
         self._tally = Tally()
         self._result: ImageValidation | None = None
 
@@ -79,6 +95,11 @@ class ImageValidator:
 
     def update(self, records: Iterable[tuple[str, ImageSource]]) -> None:
         """Reads, measures and checks a batch of (record id, path or bytes) pairs."""
+        for _ in self.update_chunks(records):
+            pass
+
+    def update_chunks(self, records: Iterable[tuple[str, ImageSource]]) -> Iterator[ChunkStats]:
+        """Like ``update``, yielding the measurements of each chunk of records, in order."""
         if self._result is not None:
             raise InvalidInputError(
                 "This validator already gave its result.", hint="Start a new ImageValidator."
@@ -86,19 +107,37 @@ class ImageValidator:
         chunks = _chunked(iter(records), _CHUNK)
         for stats in self._pool.map(analyse_chunk, chunks, self.suite.analysis_size):
             self._absorb(stats)
+            yield stats
+
+    def _check_new(self, ids: list[str]) -> NDArray[np.uint64]:
+        keys = text_keys(ids)
+        seen = self._keys.contains(keys)
+        if len(set(ids)) < len(ids) or seen.any():
+            known = set(self._names) if seen.any() else set()
+            within: set[str] = set()
+            for record in ids:
+                if record in known or record in within:
+                    raise InvalidInputError(
+                        f"Record id '{record}' appears twice.",
+                        hint="Give every image its own id (e.g. its path).",
+                        details={"field": "records"},
+                    )
+                within.add(record)
+        return keys
 
     def _absorb(self, stats: ChunkStats) -> None:
-        for record in stats.ids:
-            if record in self._ids:
-                raise InvalidInputError(
-                    f"Record id '{record}' appears twice.",
-                    hint="Give every image its own id (e.g. its path).",
-                    details={"field": "records"},
-                )
-            self._ids.add(record)
-        self._chunks.append(stats)
-        ids = np.array(stats.ids, dtype=object)
+        self._keys.add(self._check_new(stats.ids))
+        self._names.extend(stats.ids)
+        if self._keep:
+            self._chunks.append(stats)
         decoded = stats.decoded
+        self._readable.append(stats.readable.copy())
+        self._decoded.append(decoded)
+        if self.suite.exact_duplicates:
+            self._sha256.append(stats.sha256[stats.readable])
+        if self.suite.near_duplicate_distance is not None:
+            self._dhash.append(stats.dhash[decoded])
+        ids = np.array(stats.ids, dtype=object)
         failed = ~decoded
         self._flag("decodable", ids[failed], [f"decodable: {e}" for e in stats.error if e])
         for name, mask, reason in _property_failures(self.suite, stats):
@@ -117,54 +156,57 @@ class ImageValidator:
 
     def _finish(self) -> ImageValidation:
         self.close()
-        exact = self._exact_duplicates()
-        near = self._near_duplicates(exact)
-        chunks = self._chunks
-        n_all = sum(len(c.ids) for c in chunks)
-        n_read = sum(int(c.readable.sum()) for c in chunks)
-        n_decoded = sum(int(c.decoded.sum()) for c in chunks)
+        readable = _joined(self._readable, np.bool_)
+        decoded = _joined(self._decoded, np.bool_)
+        exact, repeats = self._exact_duplicates(np.flatnonzero(readable))
+        near = self._near_duplicates(np.flatnonzero(decoded), repeats)
+        n_all, n_read, n_decoded = len(self._names), int(readable.sum()), int(decoded.sum())
         suite, tally = self.suite, self._tally
         totals = {"decodable": n_all, "exact_duplicate": n_read}
         checks: list[CheckResult] = []
         for name, description in _descriptions(suite):
             checks.append(tally.result(name, description, suite, totals.get(name, n_decoded)))
         report = ValidationReport(checks=checks, quarantined=tally.quarantined())
-        return ImageValidation(report, ImagePropertyTable(chunks), exact, near)
+        return ImageValidation(report, ImagePropertyTable(self._chunks), exact, near)
 
-    def _exact_duplicates(self) -> dict[str, str]:
+    def _exact_duplicates(
+        self, positions: NDArray[np.intp]
+    ) -> tuple[dict[str, str], NDArray[np.intp]]:
+        """Record id -> earlier id of the same bytes, and the positions of the repeats."""
         if not self.suite.exact_duplicates:
-            return {}
-        ids = [r for c in self._chunks for r, ok in zip(c.ids, c.readable, strict=True) if ok]
-        digests = [c.sha256[c.readable] for c in self._chunks]
-        rows = np.ascontiguousarray(
-            np.concatenate(digests) if digests else np.empty((0, 32), np.uint8)
-        )
+            return {}, np.empty(0, np.intp)
+        rows = np.ascontiguousarray(_joined(self._sha256, np.uint8, (0, 32)))
         keys = rows.view(np.dtype((np.void, rows.shape[1]))).ravel()
         _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
         original = first[inverse.ravel()]
-        (repeats,) = np.nonzero(original != np.arange(len(ids)))
-        duplicates = {ids[i]: ids[original[i]] for i in repeats.tolist()}
+        (repeats,) = np.nonzero(original != np.arange(len(rows)))
+        names = self._names
+        duplicates = {
+            names[int(positions[i])]: names[int(positions[original[i]])] for i in repeats.tolist()
+        }
         records = list(duplicates)
         self._flag(
             "exact_duplicate",
             np.array(records, dtype=object),
             [f"exact_duplicate: same bytes as {duplicates[r]}" for r in records],
         )
-        return duplicates
+        return duplicates, positions[repeats]
 
-    def _near_duplicates(self, exact: dict[str, str]) -> list[tuple[str, str, int]]:
+    def _near_duplicates(
+        self, positions: NDArray[np.intp], exact: NDArray[np.intp]
+    ) -> list[tuple[str, str, int]]:
         limit = self.suite.near_duplicate_distance
         if limit is None:
             return []
-        ids: list[str] = []
-        rows: list[NDArray[np.uint8]] = []
-        for chunk in self._chunks:
-            keep = chunk.decoded & np.array([r not in exact for r in chunk.ids], dtype=bool)
-            ids.extend(r for r, k in zip(chunk.ids, keep, strict=True) if k)
-            rows.append(chunk.dhash[keep])
-        hashes = np.concatenate(rows) if rows else np.empty((0, 32), np.uint8)
+        keep = ~np.isin(positions, exact)
+        hashes = _joined(self._dhash, np.uint8, (0, 32))[keep]
+        kept = positions[keep]
         i, j, d = near_duplicate_pairs(hashes, limit)
-        pairs = [(ids[a], ids[b], int(c)) for a, b, c in zip(i, j, d, strict=True)]
+        names = self._names
+        pairs = [
+            (names[int(kept[a])], names[int(kept[b])], int(c))
+            for a, b, c in zip(i, j, d, strict=True)
+        ]
         first: dict[str, tuple[str, int]] = {}
         for earlier, later, distance in pairs:
             first.setdefault(later, (earlier, distance))
@@ -178,6 +220,10 @@ class ImageValidator:
             ],
         )
         return pairs
+
+
+def _joined(parts: list[NDArray[Any]], dtype: Any, empty: tuple[int, ...] = (0,)) -> NDArray[Any]:
+    return np.concatenate(parts) if parts else np.empty(empty, dtype)
 
 
 def _chunked(
