@@ -125,6 +125,36 @@ def test_a_model_that_raises_gets_500_and_the_server_keeps_serving(
     assert f"pomona_deployment_requests_total{labels} " in metrics
 
 
+def test_logged_image_properties_are_validations_measurements(
+    served: tuple[Workspace, str],
+) -> None:
+    import time
+
+    from pomona.datasets.checks import validate_images
+    from pomona.serving.logs import load_prediction_logs
+
+    ws, url = served
+    photos = [apple_png(11), apple_png(12), apple_png(13)]
+    rids = []
+    for photo in photos:  # separate requests, measured together by the log writer
+        r = _post(url, "/v1/deployments/apples-prod/predict", files={"file": ("a.png", photo)})
+        rids.append(r.json()["request_id"])
+    for _ in range(100):
+        logs = load_prediction_logs(ws.metadata_store, ws.artifact_store, "apples-prod")
+        found = {rid: i for i, rid in enumerate(logs.column("request_id").to_pylist())}
+        if all(rid in found for rid in rids):
+            break
+        time.sleep(0.1)
+    measured = validate_images([(str(i), p) for i, p in enumerate(photos)]).properties
+    for i, rid in enumerate(rids):
+        row = {k: v[found[rid]] for k, v in logs.to_pydict().items()}
+        expected = measured[str(i)]
+        assert row["in__brightness"] == pytest.approx(expected.brightness, abs=1e-5)
+        assert row["in__blur"] == pytest.approx(expected.blur, rel=1e-4)
+        assert row["in__mean_g"] == pytest.approx(expected.mean_rgb[1], abs=1e-3)
+        assert (row["in__width"], row["in__height"]) == (expected.width, expected.height)
+
+
 def test_image_upload_and_bad_images(served: tuple[Workspace, str]) -> None:
     _, url = served
     path = "/v1/deployments/apples-prod/predict"

@@ -1,7 +1,8 @@
-"""Image requests: decode, measure (the same properties validation records), fit the model.
+"""Image requests: decode, fit the model, measure (the same properties validation records).
 
 The properties come from ``pomona.datasets``' own measuring code, so the ``in__brightness``
-… columns of the prediction logs compare with a dataset's profile like for like.
+… columns of the prediction logs compare with a dataset's profile like for like. They are
+measured by the prediction-log writer, many pictures at once, not per request.
 """
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ import numpy as np
 from pomona.errors import InvalidInputError
 from pomona.serving._inputs import Inputs, InputSpec
 
-__all__ = ["IMAGE_PROPERTIES", "MAX_PIXELS", "ImageTooLargeError", "decode_images", "to_tensor"]
+__all__ = [
+    "IMAGE_PROPERTIES",
+    "MAX_PIXELS",
+    "ImageTooLargeError",
+    "decode_images",
+    "image_properties",
+    "to_tensor",
+]
 
 MAX_PIXELS = 40_000_000
 ANALYSIS_SIZE = 256
@@ -70,32 +78,45 @@ def _decode_one(data: bytes, index: int, channels: int) -> np.ndarray[Any, Any]:
         raise ImageTooLargeError(str(exc), details={"field": "image"}) from exc
 
 
-def _properties(
+def image_properties(
     files: Sequence[bytes], images: Sequence[np.ndarray[Any, Any]]
 ) -> dict[str, np.ndarray[Any, Any]]:
-    """Validation's measurements. RGB pictures within the analysis size are measured as
-    decoded (validation would measure the same pixels); others are decoded as validation
-    decodes them (draft mode, then a box-filter thumbnail)."""
-    from pomona.datasets.checks._image_stats import analyse_chunk, measure_decoded
+    """Validation's measurements of each picture. RGB pictures within the analysis size
+    are measured as decoded (validation would measure the same pixels); others are decoded
+    again as validation decodes them (draft mode, then a box-filter thumbnail)."""
+    from pomona.datasets.checks._image_stats import ChunkStats, analyse_chunk, measure_decoded
 
-    if all(i.ndim == 3 and i.shape[2] == 3 and max(i.shape[:2]) <= ANALYSIS_SIZE for i in images):
-        stats = measure_decoded(images, dhash=False)
-    else:
-        stats = analyse_chunk([(str(i), f) for i, f in enumerate(files)], ANALYSIS_SIZE)
-    return {
-        "brightness": stats.brightness.astype(np.float64),
-        "contrast": stats.contrast.astype(np.float64),
-        "blur": stats.blur.astype(np.float64),
-        "width": stats.width.astype(np.float64),
-        "height": stats.height.astype(np.float64),
-        "mean_r": stats.mean_rgb[:, 0].astype(np.float64),
-        "mean_g": stats.mean_rgb[:, 1].astype(np.float64),
-        "mean_b": stats.mean_rgb[:, 2].astype(np.float64),
-    }
+    def columns(stats: ChunkStats) -> dict[str, np.ndarray[Any, Any]]:
+        return {
+            "brightness": stats.brightness,
+            "contrast": stats.contrast,
+            "blur": stats.blur,
+            "width": stats.width,
+            "height": stats.height,
+            "mean_r": stats.mean_rgb[:, 0],
+            "mean_g": stats.mean_rgb[:, 1],
+            "mean_b": stats.mean_rgb[:, 2],
+        }
+
+    as_decoded = np.array(
+        [i.ndim == 3 and i.shape[2] == 3 and max(i.shape[:2]) <= ANALYSIS_SIZE for i in images],
+        dtype=bool,
+    )
+    out = {name: np.zeros(len(images), np.float64) for name in IMAGE_PROPERTIES}
+    fast, slow = np.flatnonzero(as_decoded).tolist(), np.flatnonzero(~as_decoded).tolist()
+    if len(fast):
+        measured = columns(measure_decoded([images[i] for i in fast], dhash=False))
+        for name, values in measured.items():
+            out[name][fast] = values
+    if len(slow):
+        records = [(str(i), files[i]) for i in slow]
+        for name, values in columns(analyse_chunk(records, ANALYSIS_SIZE)).items():
+            out[name][slow] = values
+    return out
 
 
 def decode_images(spec: InputSpec, files: Sequence[bytes], max_bytes: int) -> Inputs:
-    """Decoded pictures and their properties (runs off the event loop).
+    """Decoded pictures, with the files they came from (runs off the event loop).
 
     Raises:
         ImageTooLargeError: a file over ``max_bytes`` or too many pixels.
@@ -110,7 +131,7 @@ def decode_images(spec: InputSpec, files: Sequence[bytes], max_bytes: int) -> In
                 details={"field": "image"},
             )
     images = [_decode_one(data, i, spec.channels) for i, data in enumerate(files)]
-    return Inputs(len(images), images=images, props=_properties(files, images))
+    return Inputs(len(images), images=images, files=list(files))
 
 
 def _resize(image: np.ndarray[Any, Any], height: int, width: int) -> np.ndarray[Any, Any]:

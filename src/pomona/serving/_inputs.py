@@ -94,7 +94,10 @@ class Inputs:
     images: list[np.ndarray[Any, Any]] | None = None
     """Decoded pictures before the model's preparation (image models)."""
     props: dict[str, np.ndarray[Any, Any]] = field(default_factory=dict)
-    """Image properties per row, logged as ``in__<name>``."""
+    """Properties per row, logged as ``in__<name>``."""
+    files: list[bytes] | None = None
+    """The pictures as sent (image models): their properties are measured when the
+    prediction log is written, off the request path."""
 
 
 def _names(spec: InputSpec, most: int = 8) -> str:
@@ -260,7 +263,7 @@ def concat(parts: Sequence[Inputs]) -> Inputs:
         return parts[0]
     n = sum(p.n for p in parts)
     first = parts[0]
-    columns = tensor = images = None
+    columns = tensor = images = files = None
     if first.columns is not None:
         columns = {
             k: np.concatenate([p.columns[k] for p in parts if p.columns]) for k in first.columns
@@ -269,5 +272,7 @@ def concat(parts: Sequence[Inputs]) -> Inputs:
         tensor = np.concatenate([p.tensor for p in parts if p.tensor is not None])
     if first.images is not None:
         images = [img for p in parts for img in (p.images or [])]
+    if first.files is not None:
+        files = [f for p in parts for f in (p.files or [])]
     props = {k: np.concatenate([p.props[k] for p in parts]) for k in first.props}
-    return Inputs(n, columns=columns, tensor=tensor, images=images, props=props)
+    return Inputs(n, columns=columns, tensor=tensor, images=images, props=props, files=files)

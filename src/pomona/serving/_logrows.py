@@ -7,10 +7,18 @@ from typing import Any
 
 import numpy as np
 
+from pomona.serving._images import IMAGE_PROPERTIES, image_properties
 from pomona.serving._inputs import Inputs, InputSpec
 from pomona.serving.runtime import Outputs
 
-__all__ = ["BASE_COLUMNS", "LogChunk", "RowMeta", "build_chunk", "error_chunk"]
+__all__ = [
+    "BASE_COLUMNS",
+    "LogChunk",
+    "RowMeta",
+    "build_chunk",
+    "error_chunk",
+    "measure_pictures",
+]
 
 BASE_COLUMNS: dict[str, str] = {
     "request_id": "string",
@@ -44,6 +52,25 @@ class LogChunk:
     columns: dict[str, Any]
     types: dict[str, str]
     n: int
+    pictures: tuple[list[bytes], list[np.ndarray[Any, Any]]] | None = None
+    """Files and decoded pictures whose properties fill the ``in__`` image columns when
+    the chunk is written (``measure_pictures``), not while its requests wait."""
+
+
+def measure_pictures(chunks: list[LogChunk]) -> None:
+    """Fill the image-property columns of ``chunks``: all their pictures measured at once."""
+    waiting = [c for c in chunks if c.pictures is not None]
+    if not waiting:
+        return
+    files = [f for c in waiting for f in c.pictures[0]]  # type: ignore[index]
+    images = [i for c in waiting for i in c.pictures[1]]  # type: ignore[index]
+    props = image_properties(files, images)
+    start = 0
+    for chunk in waiting:
+        for name, values in props.items():
+            chunk.columns[f"in__{name}"] = values[start : start + chunk.n]
+        chunk.pictures = None
+        start += chunk.n
 
 
 def _input_columns(spec: InputSpec, batch: Inputs) -> tuple[dict[str, Any], dict[str, str]]:
@@ -58,6 +85,10 @@ def _input_columns(spec: InputSpec, batch: Inputs) -> tuple[dict[str, Any], dict
     elif batch.props:
         for name, values in batch.props.items():
             cols[f"in__{name}"] = values
+            types[f"in__{name}"] = "double"
+    elif batch.images is not None and batch.files is not None:
+        for name in IMAGE_PROPERTIES:  # measured when written (LogChunk.pictures)
+            cols[f"in__{name}"] = None
             types[f"in__{name}"] = "double"
     elif (
         batch.tensor is not None
@@ -94,7 +125,10 @@ def build_chunk(
             types[f"proba__{cls}"] = "double"
     else:
         cols["confidence"] = [None] * n
-    return LogChunk(cols, types, n)
+    pictures = None
+    if not batch.props and batch.images is not None and batch.files is not None:
+        pictures = (batch.files, batch.images)
+    return LogChunk(cols, types, n, pictures)
 
 
 def error_chunk(model: tuple[str, int], metas: list[RowMeta], message: str) -> LogChunk:

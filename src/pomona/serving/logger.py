@@ -26,7 +26,7 @@ from pomona._utils.clock import now_ms
 from pomona.artifacts.base import ArtifactStore
 from pomona.metadata import MetadataStore
 from pomona.metadata.schema import prediction_log_files
-from pomona.serving._logrows import LogChunk
+from pomona.serving._logrows import LogChunk, measure_pictures
 
 __all__ = ["HOUR_MS", "LoggerStats", "PredictionLogger"]
 
@@ -167,6 +167,7 @@ class PredictionLogger:
     def _write(self, chunks: list[LogChunk]) -> None:
         import pyarrow.parquet as pq  # type: ignore[import-untyped,unused-ignore]
 
+        measure_pictures(chunks)
         parts: dict[tuple[Any, ...], list[Any]] = {}
         for chunk in chunks:
             for key, table in _split(chunk):

@@ -1,4 +1,4 @@
-"""Image requests measure the same properties validation records, from one decode."""
+"""Image requests are decoded once; their logged properties are validation's measurements."""
 
 from __future__ import annotations
 
@@ -10,7 +10,12 @@ from PIL import Image
 
 from pomona.datasets.checks._image_stats import analyse_chunk
 from pomona.examples import apples
-from pomona.serving._images import ANALYSIS_SIZE, IMAGE_PROPERTIES, decode_images
+from pomona.serving._images import (
+    ANALYSIS_SIZE,
+    IMAGE_PROPERTIES,
+    decode_images,
+    image_properties,
+)
 from pomona.serving._inputs import InputSpec
 
 SPEC = InputSpec("image", dtype="float32", layout="NHWC", height=64, width=64, channels=3)
@@ -48,9 +53,10 @@ def test_request_properties_equal_validation_measurements(kind: str) -> None:
     if kind == "large-jpeg":  # over the analysis size: measured as validation decodes it
         files[0] = _encode(Image.fromarray(photos[0]).resize((600, 400)), "JPEG")
     inputs = decode_images(SPEC, files, max_bytes=10_000_000)
-    expected = _validation_props(files)
-    assert set(inputs.props) == set(IMAGE_PROPERTIES)
-    for name in IMAGE_PROPERTIES:
-        assert inputs.props[name] == pytest.approx(expected[name].astype(np.float64), abs=1e-4)
     assert inputs.images is not None and len(inputs.images) == 4
-    assert inputs.images[0].shape[2] == 3
+    assert inputs.images[0].shape[2] == 3 and inputs.files == files
+    props = image_properties(inputs.files, inputs.images)
+    expected = _validation_props(files)
+    assert set(props) == set(IMAGE_PROPERTIES)
+    for name in IMAGE_PROPERTIES:
+        assert props[name] == pytest.approx(expected[name].astype(np.float64), abs=1e-4)
