@@ -42,6 +42,9 @@ class ImageFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         _images(X)
         return self
 
+    def __sklearn_is_fitted__(self) -> bool:
+        return True  # stateless: ready without fit, like FunctionTransformer
+
     def transform(self, X: Any) -> NDArray[np.float64]:
         from pomona.features import image_vector
 

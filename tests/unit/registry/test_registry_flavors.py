@@ -7,6 +7,7 @@ import lightgbm as lgb
 import numpy as np
 import pytest
 import torch
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.datasets import load_breast_cancer, load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
@@ -150,7 +151,17 @@ def test_constructor_arguments_come_from_the_register_options(registry: Registry
     np.testing.assert_allclose(loaded.predict(x), model(torch.from_numpy(x)).detach().numpy())
 
 
-@pytest.mark.parametrize("kind", ["pipeline", "estimator", "torch", "lightgbm"])
+class Doubler(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+    """A stateless step with no fitted attributes (sklearn calls such a step unfitted)."""
+
+    def fit(self, X: object, y: object = None) -> Doubler:
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        return np.asarray(X) * 2.0
+
+
+@pytest.mark.parametrize("kind", ["pipeline", "stateless-step", "estimator", "torch", "lightgbm"])
 def test_predictions_with_probabilities_in_one_pass_equal_the_two_calls(kind: str) -> None:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -159,6 +170,9 @@ def test_predictions_with_probabilities_in_one_pass_equal_the_two_calls(kind: st
     model: object
     if kind == "pipeline":
         model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X, y)
+    elif kind == "stateless-step":
+        model = make_pipeline(StandardScaler(), Doubler(), LogisticRegression(max_iter=500))
+        model.fit(X, y)
     elif kind == "estimator":
         model = DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, y)
     elif kind == "lightgbm":

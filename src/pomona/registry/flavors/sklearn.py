@@ -69,8 +69,12 @@ class SklearnFlavor(Flavor):
         final: Any = steps[-1][1] if steps else None
         if not steps or len(steps) < 2 or not self.has_proba(model) or final == "passthrough":
             return super().predict_with_proba(model, inputs)
-        # A pipeline's transformers run once for both (what predict and predict_proba each do)
-        data = model[:-1].transform(_input(inputs))  # type: ignore[index]
+        # The transformers run once for both, step by step as Pipeline.predict runs them
+        # (a sliced pipeline would refuse a stateless last step as not fitted).
+        data = _input(inputs)
+        for _, step in steps[:-1]:
+            if step is not None and step != "passthrough":
+                data = step.transform(data)
         return np.asarray(final.predict(data)), np.asarray(final.predict_proba(data))
 
     def to_onnx(self, model: object, signature: Signature, example: object) -> OnnxModel:
