@@ -108,8 +108,7 @@ class ImageIndexBuilder:
         import pyarrow as pa  # type: ignore[import-untyped]
         import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
-        self._spill._flush(final=True)
-        self._spill.close()
+        self._spill.finish()
         quarantined: Mapping[str, list[str]] = report.quarantined
         folder = Path(self._tmp.name)
         clean = IndexWriter(folder / "clean.parquet")

@@ -253,10 +253,14 @@ class IndexWriter:
         self._pending = [rest] if rest.num_rows else []
         self._buffered = rest.num_rows
 
-    def store(self, blobs: ArtifactStore) -> BlobRef:
-        """Finish the file and store it; returns its reference."""
+    def finish(self) -> None:
+        """Write what is buffered and close the file (``path`` is then complete)."""
         self._flush(final=True)
         self._writer.close()
+
+    def store(self, blobs: ArtifactStore) -> BlobRef:
+        """Finish the file and store it; returns its reference."""
+        self.finish()
         digest, size = blobs.put_file(self.path)
         return BlobRef(digest, size, self.rows)
 

@@ -61,8 +61,6 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(_sweep_dead_runs(service, timeout_s))
-        if settle_gc:
-            settle_heap()
         try:
             yield
         finally:

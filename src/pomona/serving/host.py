@@ -4,7 +4,8 @@ It polls the deployments (``poll_s``) and, when a policy's revision or a resolve
 changes, loads the new models off the event loop, swaps the route in one assignment and
 drains the old models' queues before closing them: no request fails on a change. It runs
 the rollout analysis every ``analysis_poll_s`` and logs every prediction. After a refresh
-that loaded models it calls ``on_models_loaded`` (the server settles its heap there).
+that loaded models, and after the first one, it calls ``on_models_loaded`` (the server
+settles its heap there).
 """
 
 from __future__ import annotations
@@ -168,7 +169,8 @@ class ServingHost:
             for name in list(self.errors):
                 if name not in names:
                     del self.errors[name]
-            if self.on_models_loaded is not None and not set(self._batchers) <= loaded:
+            changed = not self.ready or not set(self._batchers) <= loaded
+            if self.on_models_loaded is not None and changed:
                 self.on_models_loaded()
 
     def _resolve(self, dep: Deployment) -> RouteKey:
