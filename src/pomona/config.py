@@ -37,6 +37,7 @@ __all__ = [
     "MonitoringSettings",
     "PipelineSettings",
     "ProjectSettings",
+    "RegistrySettings",
     "ServerSettings",
     "ServingSettings",
     "SettingValue",
@@ -73,6 +74,27 @@ class ServerSettings(_Section):
     host: str = Field("127.0.0.1", description="Address the server binds.")
     port: int = Field(8000, ge=0, le=65535, description="Port the server binds.")
     workers: int = Field(1, ge=1, description="Worker processes.")
+    allowed_hosts: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "localhost", "::1"],
+        description="Host header names the server answers (DNS-rebinding guard); '*' is any.",
+    )
+    metrics_public: bool = Field(
+        False, description="With a credential set, serve /metrics without one (scrapers)."
+    )
+    max_body_mb: float = Field(
+        64.0, gt=0, le=65_536, description="Largest request body of any route, in MiB."
+    )
+    max_request_images: int = Field(
+        64, ge=1, le=100_000, description="Most images one request may carry."
+    )
+    max_request_pixels: int = Field(
+        64_000_000,
+        ge=1,
+        description="Most pixels (width x height, summed) one request's images may decode to.",
+    )
+    session_hours: float = Field(
+        12.0, gt=0, le=24 * 90, description="How long a dashboard login lasts."
+    )
 
 
 class ServingSettings(_Section):
@@ -114,10 +136,36 @@ class TrackingSettings(_Section):
 class DatasetSettings(_Section):
     allowed_roots: list[Path] = Field(
         default_factory=list,
-        description="Local folders datasets may be ingested from; empty means any folder.",
+        description="Local folders a server reads dataset sources from (none when empty); "
+        "embedded use reads any folder unless roots are set.",
+    )
+    allowed_protocols: list[str] = Field(
+        default_factory=list,
+        description="Remote source protocols (e.g. s3) a server reads for API clients; none "
+        "when empty.",
+    )
+    sql_sources: dict[str, str] = Field(
+        default_factory=dict,
+        description="Named SQLAlchemy URLs API clients may query by name (opened read-only).",
+    )
+    client_storage_options: bool = Field(
+        False,
+        description="Let API clients choose storage options (endpoints, credentials) of a "
+        "remote source.",
+    )
+    source_timeout_s: float = Field(
+        30.0, gt=0, le=3600, description="Connect and statement timeout of remote sources."
     )
     batch_size: int = Field(
         512, ge=1, description="Image files per ingest batch (tables: 128 times as many rows)."
+    )
+
+
+class RegistrySettings(_Section):
+    trusted_modules: list[str] = Field(
+        default_factory=list,
+        description="Modules (besides Pomona's own) whose model classes may be imported when "
+        "a model is registered or loaded.",
     )
 
 
@@ -226,13 +274,16 @@ class Settings(BaseSettings):
 
     home: Path = Field(Path("."), description="Workspace root (holds pomona.toml).")
     uri: str | None = Field(None, description="Remote server URL; unset means embedded.")
-    token: SecretStr | None = Field(None, description="Bearer token for writes to a server.")
+    token: SecretStr | None = Field(
+        None, description="Bearer token: a server requires it on every route; a client sends it."
+    )
     metadata: MetadataSettings = Field(default_factory=MetadataSettings)
     artifacts: ArtifactSettings = Field(default_factory=ArtifactSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     tracking: TrackingSettings = Field(default_factory=TrackingSettings)
     serving: ServingSettings = Field(default_factory=ServingSettings)
     datasets: DatasetSettings = Field(default_factory=DatasetSettings)
+    registry: RegistrySettings = Field(default_factory=RegistrySettings)
     pipelines: PipelineSettings = Field(default_factory=PipelineSettings)
     features: FeatureSettings = Field(default_factory=FeatureSettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
