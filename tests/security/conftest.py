@@ -23,6 +23,7 @@ import pytest
 import pomona
 from pomona.testing._servers import free_port
 
+_SERVER = [sys.executable, "-m", "pomona.cli", "server"]
 TOKEN = "t" * 8 + "-security-test-token-0123456789abcdef"
 """A token long enough for the server to accept (32 characters or more)."""
 
@@ -86,8 +87,7 @@ def start_server(tmp_path: Path) -> Iterator[StartServer]:
             log_path = tmp_path / f"server-{port}.log"
             log_file = stack.enter_context(log_path.open("w"))
             proc = subprocess.Popen(
-                [sys.executable, "-m", "pomona.cli", "server", "--workspace", str(home)]
-                + ["--port", str(port)],
+                [*_SERVER, "--workspace", str(home), "--port", str(port)],
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 text=True,
