@@ -92,6 +92,10 @@ def ws(
     if kind == "postgres-s3":
         overrides["metadata.url"] = request.getfixturevalue("pg_url")
         overrides.update(request.getfixturevalue("s3_settings"))
+    if kind.startswith("remote"):  # a server reads from its disk only under allowed roots
+        overrides["datasets.allowed_roots"] = [str(tmp_path)]
+        # and schedules only pipelines of its workspace folder or of modules it trusts
+        overrides["pipelines.trusted_modules"] = [request.module.__name__]
     local = pomona.connect(tmp_path / "ws", **overrides)
     if kind.startswith("remote"):
         url = live_app(local)

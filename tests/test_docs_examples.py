@@ -21,6 +21,7 @@ PAGES = [
     "features.md",
     "training.md",
     "monitoring.md",
+    "server.md",
 ]
 
 

@@ -68,6 +68,13 @@ class ArtifactSettings(_Section):
     key: str | None = Field(None, description="S3: access key id.")
     secret: SecretStr | None = Field(None, description="S3: secret access key.")
     region: str | None = Field(None, description="S3: region name.")
+    gc_grace_hours: float = Field(
+        24.0,
+        ge=0,
+        le=24 * 3650,
+        description="'pomona gc' frees a blob no record refers to only once it is this old "
+        "(an ingest or upload in flight stores its blobs before its records).",
+    )
 
 
 class ServerSettings(_Section):
@@ -83,6 +90,13 @@ class ServerSettings(_Section):
     )
     max_body_mb: float = Field(
         64.0, gt=0, le=65_536, description="Largest request body of any route, in MiB."
+    )
+    max_upload_mb: float = Field(
+        5120.0,
+        gt=0,
+        le=1_048_576,
+        description="Largest upload streamed to disk (run artifacts, model files, pipeline "
+        "blobs, dataset upload batches), in MiB.",
     )
     max_request_images: int = Field(
         64, ge=1, le=100_000, description="Most images one request may carry."
@@ -193,6 +207,11 @@ class FeatureSettings(_Section):
     )
     memory_limit_mb: int = Field(1024, ge=64, description="DuckDB memory per offline query.")
     batch_rows: int = Field(65_536, ge=1, description="Rows per ingest/materialise batch.")
+    trusted_modules: list[str] = Field(
+        default_factory=list,
+        description="Modules whose @feature_transformation functions feature views sent to a "
+        "server may name (the server imports them at ingest); none when empty.",
+    )
 
 
 class PipelineSettings(_Section):
@@ -212,6 +231,11 @@ class PipelineSettings(_Section):
     scheduler_in_server: bool = Field(
         False, description="'pomona server' also runs the pipeline scheduler."
     )
+    trusted_modules: list[str] = Field(
+        default_factory=list,
+        description="Modules (besides .py files in the workspace folder and Pomona's own) "
+        "whose pipelines a server or scheduler may import for schedules and on_alert.",
+    )
     scheduler_poll_s: float = Field(5.0, gt=0, description="How often the scheduler looks.")
 
 
@@ -224,8 +248,29 @@ class MonitoringSettings(_Section):
         None, description="Local copies of log files; empty means .pomona/cache/monitoring."
     )
     memory_limit_mb: int = Field(1024, ge=64, description="DuckDB memory per window query.")
-    smtp_password: SecretStr | None = Field(None, description="Password of email channels.")
     dashboard_url: str | None = Field(None, description="Linked from notifications.")
+    webhook_urls: list[str] = Field(
+        default_factory=list,
+        description="URL prefixes (https://hooks.slack.com/services/) of the webhooks API "
+        "clients may name, matched on scheme, host, port and path; none when empty. A server "
+        "also delivers only to these (and to [[monitors]] webhooks) when an alert fires.",
+    )
+    email_domains: list[str] = Field(
+        default_factory=list,
+        description="Recipient domains (example.org) email channels of API clients may send "
+        "to; none when empty. A server also delivers only to these (and to [[monitors]] "
+        "email_to) when an alert fires.",
+    )
+    smtp_host: str = Field("127.0.0.1", description="SMTP server of email notifications.")
+    smtp_port: int = Field(25, ge=1, le=65535, description="SMTP port.")
+    smtp_sender: str = Field("pomona@localhost", description="From address of alert emails.")
+    smtp_starttls: bool = Field(False, description="Use STARTTLS with the SMTP server.")
+    smtp_username: str | None = Field(None, description="SMTP login; none: no login.")
+    smtp_password: SecretStr | None = Field(
+        None,
+        description="Password of the SMTP login; sent only through an SMTP configuration the "
+        "settings name (monitoring.smtp_* or a [[monitors]] entry's).",
+    )
 
 
 class MonitorSettings(_Section):
@@ -251,11 +296,13 @@ class MonitorSettings(_Section):
     on_alert: str | None = Field(None, description="Pipeline (file.py:name) to retrain.")
     webhooks: list[str] = Field(default_factory=list, description="Slack-compatible URLs.")
     email_to: list[str] = Field(default_factory=list, description="Email recipients.")
-    smtp_host: str = Field("127.0.0.1", description="SMTP server of email notifications.")
-    smtp_port: int = Field(25, ge=1, le=65535, description="SMTP port.")
-    smtp_sender: str = Field("pomona@localhost", description="From address.")
-    smtp_starttls: bool = Field(False, description="Use STARTTLS.")
-    smtp_username: str | None = Field(None, description="SMTP login (password: monitoring).")
+    smtp_host: str | None = Field(None, description="SMTP server; default: monitoring's.")
+    smtp_port: int | None = Field(None, ge=1, le=65535, description="Default: monitoring's.")
+    smtp_sender: str | None = Field(None, description="From address; default: monitoring's.")
+    smtp_starttls: bool | None = Field(None, description="STARTTLS; default: monitoring's.")
+    smtp_username: str | None = Field(
+        None, description="SMTP login (password: monitoring's); default: monitoring's."
+    )
     log: bool = Field(True, description="Also write notifications to the log.")
 
 

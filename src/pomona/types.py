@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, NewType, TypeVar
 
+from pomona._utils.numbers import parse_version_number
+
 __all__ = [
     "ArtifactInfo",
     "DatasetRef",
@@ -83,9 +85,10 @@ class ModelVersionRef:
             ref = cls(name, alias=None if alias == "latest" else alias)
         elif ":" in text:
             name, _, number = text.partition(":")
-            if not number.isdigit() or int(number) < 1:
+            version = parse_version_number(number)
+            if version is None:
                 raise ValueError(f"'{number}' in '{text}' is not a version number (1, 2, ...).")
-            ref = cls(name, version=int(number))
+            ref = cls(name, version=version)
         else:
             ref = cls(text)
         ref.check()

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 import pomona
+from pomona.client import Workspace
 from pomona.errors import InvalidInputError, NotFoundError
 from pomona.examples.apples import write_apple_folder
 from pomona.metadata.schema import dataset_versions, datasets
@@ -44,6 +46,34 @@ def test_a_sql_query_becomes_a_table_version(tmp_path: Path, pg_url: str, dialec
         assert sorted(table["alcohol"]) == sorted(expected["alcohol"])
         with pytest.raises(InvalidInputError, match=r"The query on .* failed"):
             ws.datasets.ingest("bad", url, query="SELECT * FROM no_such_table")
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_a_named_sql_source_is_read_by_name_embedded_and_over_a_server(
+    tmp_path: Path, pg_url: str, dialect: str, live_app: Callable[[Workspace], str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'shop.db'}" if dialect == "sqlite" else pg_url
+    engine = sa.create_engine(url)
+    _wine().to_sql("wine", engine, index=False)
+    engine.dispose()
+    with pomona.connect(tmp_path / "ws", **{"datasets.sql_sources": {"shop": url}}) as local:
+        query = "SELECT * FROM wine WHERE alcohol > 13"
+        embedded = local.datasets.ingest("wine", "sql:shop", query=query, labels="target")
+        assert embedded.lineage.source == f"sql:shop ({query})"
+        with pomona.connect(live_app(local)) as remote:
+            again = remote.datasets.ingest("wine", "sql:shop", query=query, labels="target")
+            assert again.ref == embedded.ref  # the same rows: no new version
+            with pytest.raises(InvalidInputError, match="does not connect to database URLs"):
+                remote.datasets.ingest("wine", url, query=query)
+            with pytest.raises(
+                InvalidInputError, match=r"The query on sql:shop \(DELETE FROM wine\) failed"
+            ):
+                remote.datasets.ingest("gone", "sql:shop", query="DELETE FROM wine")
+        assert len(local.datasets.load_table("wine")) == len(_wine().query("alcohol > 13"))
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:  # the source is as it was
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM wine")).scalar() == len(_wine())
+    engine.dispose()
 
 
 def _s3_upload(s3: S3Server, bucket: str, files: dict[str, bytes]) -> None:

@@ -17,6 +17,8 @@ import pytest
 from pomona.artifacts._factory import open_artifact_store
 from pomona.metadata import open_metadata_store
 from pomona.monitoring import Email, MonitoringService, Webhook
+from pomona.monitoring._destinations import NotifyPolicy
+from pomona.monitoring.notify import SmtpServer
 from pomona.testing._servers import free_port
 from pomona.testing.monitoring import StaticReferences, reference_frame, synthetic_log, write_log
 
@@ -50,30 +52,58 @@ def webhook() -> Iterator[tuple[str, type[_Hook]]]:
     server.server_close()
 
 
-@pytest.fixture
-def smtp() -> Iterator[tuple[int, list[Any]]]:
+def _smtp_server() -> Iterator[tuple[int, list[Any]]]:
+    """A real SMTP server; its list records messages (envelopes) and logins (tuples)."""
     from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
 
-    messages: list[Any] = []
+    received: list[Any] = []
 
     class Handler:
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-            messages.append(envelope)
+            received.append(envelope)
             return "250 Message accepted for delivery"
 
+    def authenticate(server: Any, session: Any, envelope: Any, mech: str, data: Any) -> Any:
+        if isinstance(data, LoginPassword):
+            received.append((data.login, data.password))
+        return AuthResult(success=True)
+
     port = free_port()
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller = Controller(
+        Handler(),
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=authenticate,
+        auth_require_tls=False,
+    )
     controller.start()
-    yield port, messages
+    yield port, received
     controller.stop()
 
 
-def _service(tmp_path: Path) -> tuple[MonitoringService, Any, Any]:
+@pytest.fixture
+def smtp() -> Iterator[tuple[int, list[Any]]]:
+    yield from _smtp_server()
+
+
+@pytest.fixture
+def other_smtp() -> Iterator[tuple[int, list[Any]]]:
+    yield from _smtp_server()
+
+
+def _service(
+    tmp_path: Path, policy: NotifyPolicy | None = None
+) -> tuple[MonitoringService, Any, Any]:
     metadata = open_metadata_store("memory://")
     metadata.initialize()
     artifacts = open_artifact_store("memory://")
     service = MonitoringService(
-        metadata, artifacts, references=StaticReferences(reference_frame()), cache_dir=tmp_path
+        metadata,
+        artifacts,
+        references=StaticReferences(reference_frame()),
+        cache_dir=tmp_path,
+        notify_policy=policy,
     )
     return service, metadata, artifacts
 
@@ -131,4 +161,58 @@ def test_email_goes_through_a_real_smtp_server(tmp_path: Path, smtp: tuple[int, 
     assert messages[0].rcpt_tos == ["farmer@example.org", "ops@example.org"]
     assert "dataset_drift" in first.get_payload()
     assert message_from_bytes(messages[1].content)["Subject"] == "[RESOLVED] data_drift on demo"
+    service.close()
+
+
+def test_the_smtp_password_goes_only_through_the_configuration_the_settings_name(
+    tmp_path: Path, smtp: tuple[int, list[Any]], other_smtp: tuple[int, list[Any]]
+) -> None:
+    port, received = smtp
+    other_port, other_received = other_smtp
+    named = SmtpServer("127.0.0.1", port, username="pomona", password="s3cret")
+    service, metadata, artifacts = _service(tmp_path, NotifyPolicy(named))
+    channels = [
+        Email(("ops@example.org",)),  # the settings' server: logs in
+        Email(("ops@example.org",), port=other_port, username="pomona"),  # refused
+        Email(("ops@example.org",), port=port, username="pomona", starttls=False, sender="x@y"),
+        Email(("ops@example.org",), port=other_port),  # embedded: its own server, no login
+    ]
+    service.create("demo", window="1h", notify=channels)
+    _hours(service, metadata, artifacts, [1.0])
+    (alert,) = service.alert_store.list_alerts(state="firing")
+    sent = alert.details["notifications"]
+    assert [s["ok"] for s in sent] == [True, False, True, True], sent
+    assert "Refused: the SMTP login" in sent[1]["error"]
+    logins = [r for r in received if isinstance(r, tuple)]
+    assert logins == [(b"pomona", b"s3cret"), (b"pomona", b"s3cret")]
+    assert [r for r in other_received if isinstance(r, tuple)] == []
+    assert len(other_received) == 1 and other_received[0].rcpt_tos == ["ops@example.org"]
+    service.close()
+
+
+def test_embedded_monitors_are_checked_once_an_allow_list_is_set(
+    tmp_path: Path, webhook: tuple[str, type[_Hook]], smtp: tuple[int, list[Any]]
+) -> None:
+    url, hook = webhook
+    port, received = smtp
+    policy = NotifyPolicy(
+        SmtpServer("127.0.0.1", port),
+        webhook_urls=(url.rsplit("/", 1)[0] + "/",),
+        email_domains=("example.org",),
+    )
+    service, metadata, artifacts = _service(tmp_path, policy)
+    channels: list[Webhook | Email] = [
+        Webhook(url),
+        Webhook("http://127.0.0.1:9/elsewhere"),
+        Email(("ops@example.org", "ops@example.com")),
+        Email(("ops@example.org",)),
+    ]
+    service.create("demo", window="1h", notify=channels)
+    _hours(service, metadata, artifacts, [1.0])
+    (alert,) = service.alert_store.list_alerts(state="firing")
+    sent = alert.details["notifications"]
+    assert [s["ok"] for s in sent] == [True, False, False, True], sent
+    assert "monitoring.webhook_urls" in sent[1]["error"]
+    assert "monitoring.email_domains" in sent[2]["error"]
+    assert len(hook.received) == 1 and [m.rcpt_tos for m in received] == [["ops@example.org"]]
     service.close()

@@ -135,26 +135,33 @@ def test_errors_have_grpc_codes_and_name_the_input(served: tuple[Workspace, str,
     assert client.infer("net", [good]).as_numpy("predictions").shape == (1,)  # still serving
 
 
-def test_with_a_token_inference_needs_it(tmp_path: Path) -> None:
+def test_with_a_token_every_call_but_the_probes_needs_it(tmp_path: Path) -> None:
     import tritonclient.grpc as triton
     from tritonclient.utils import InferenceServerException
 
+    token = "grpc-token-" + "0123456789abcdef" * 2
     port = free_port()
-    ws = pomona.connect(tmp_path / "ws", **{"serving.grpc_port": port, "token": "t0ken"})
+    ws = pomona.connect(tmp_path / "ws", **{"serving.grpc_port": port, "token": token})
     register_table_net(ws, "net")
     ws.deployments.create("net", model="net:1")
     tensor = triton.InferInput("input", [1, 4], "FP32")
     tensor.set_data_from_numpy(np.ones((1, 4), dtype=np.float32))
-    with serve_in_thread(create_app(ws, token="t0ken")):
+    good = {"authorization": f"Bearer {token}"}
+    with serve_in_thread(create_app(ws, token=token)):
         client = triton.InferenceServerClient(f"127.0.0.1:{port}")
-        assert client.is_model_ready("net")  # reading needs no token, as over REST
+        assert client.is_server_live() and client.is_server_ready()  # probes stay open
+        for read in (client.is_model_ready, client.get_model_metadata):
+            with pytest.raises(InferenceServerException) as closed:
+                read("net")
+            assert closed.value.status() == "StatusCode.UNAUTHENTICATED"
         with pytest.raises(InferenceServerException) as refused:
             client.infer("net", [tensor])
         assert refused.value.status() == "StatusCode.UNAUTHENTICATED"
         with pytest.raises(InferenceServerException) as wrong:
             client.infer("net", [tensor], headers={"authorization": "Bearer nope"})
         assert wrong.value.status() == "StatusCode.UNAUTHENTICATED"
-        answer = client.infer("net", [tensor], headers={"authorization": "Bearer t0ken"})
+        assert client.is_model_ready("net", headers=good)
+        answer = client.infer("net", [tensor], headers=good)
         assert answer.as_numpy("predictions").shape == (1,)
         client.close()
     ws.close()

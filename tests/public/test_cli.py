@@ -348,6 +348,22 @@ def test_server_beyond_loopback_needs_a_token(tmp_path: Path) -> None:
     assert "Dashboard" not in result.stdout
 
 
+def test_server_refuses_a_short_token_and_loopback_only_host_names(tmp_path: Path) -> None:
+    cli(tmp_path, "init")
+    port = str(_free_port())
+
+    short = cli(tmp_path, "server", "--port", port, env={"POMONA_TOKEN": "s3cret"})
+    assert_user_error(short, 2)
+    assert "at least 32" in short.stderr and "secrets.token_urlsafe(32)" in short.stderr
+    assert "Dashboard" not in short.stdout
+
+    token = {"POMONA_TOKEN": "t0ken-" + "x" * 32}
+    wide = cli(tmp_path, "server", "--host", "0.0.0.0", "--port", port, env=token)
+    assert_user_error(wide, 2)
+    assert "server.allowed_hosts" in wide.stderr and "POMONA_SERVER_ALLOWED_HOSTS" in wide.stderr
+    assert "Dashboard" not in wide.stdout
+
+
 def test_the_quickstart_example_runs_and_its_runs_are_listed(tmp_path: Path) -> None:
     script = REPO / "examples" / "quickstart_tracking.py"
 

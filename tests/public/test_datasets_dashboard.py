@@ -109,7 +109,8 @@ def test_the_rest_api_answers_errors_in_the_envelope(site: Site) -> None:
     assert answer.status_code == 422
     assert answer.json()["error"]["details"] == {"field": "version"}
     answer = site.http.post("/api/v1/datasets/new/versions", json={"source": "/no/such/dir"})
-    assert answer.status_code == 422
-    assert "does not exist" in answer.json()["error"]["message"]
+    assert answer.status_code == 422  # a server without allowed roots reads no local path
+    assert "reads no files from its own disk" in answer.json()["error"]["message"]
+    assert answer.json()["error"]["details"] == {"field": "source"}
     listing = site.http.get("/api/v1/datasets").json()
     assert [d["name"] for d in listing["items"]] == ["apples", "tiny"]

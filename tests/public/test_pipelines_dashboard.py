@@ -106,7 +106,11 @@ def test_the_server_can_run_the_scheduler(
 ) -> None:
     import time
 
-    settings = {"pipelines.scheduler_in_server": True, "pipelines.scheduler_poll_s": 0.2}
+    settings = {
+        "pipelines.scheduler_in_server": True,
+        "pipelines.scheduler_poll_s": 0.2,
+        "pipelines.trusted_modules": [training.fn.__module__],  # outside the workspace folder
+    }
     with pm.connect(tmp_path / "ws", **settings) as ws:
         ws.pipelines.create_schedule("often", training, interval_s=1, params={"n": 3})
         live_app(ws)

@@ -68,26 +68,48 @@ def test_health_fails_when_the_artifact_store_is_gone(
     assert response.json()["checks"]["artifacts"] != "ok"
 
 
-def test_a_token_guards_every_write(local: Workspace, live_app: Callable[..., str]) -> None:
-    url = live_app(local, token="s3cret")
-    assert httpx.get(f"{url}/api/v1/runs").status_code == 200  # reads stay open
-    refused = httpx.post(f"{url}/api/v1/runs", json={"name": "x"})
-    assert refused.status_code == 401 and refused.json()["error"]["code"] == "unauthorized"
-    with pomona.connect(url, token="wrong") as intruder, pytest.raises(UnauthorizedError):
-        intruder.runs.create_run(name="x")
-    with pomona.connect(url, token="s3cret") as owner:
+TOKEN = "owner-token-" + "0123456789abcdef" * 2
+"""A token long enough for a server (32 characters or more)."""
+
+
+def test_a_token_guards_every_request(local: Workspace, live_app: Callable[..., str]) -> None:
+    url = live_app(local, token=TOKEN)
+    for method, path in [("GET", "/api/v1/runs"), ("POST", "/api/v1/runs")]:
+        refused = httpx.request(method, f"{url}{path}", json={"name": "x"})
+        assert refused.status_code == 401 and refused.json()["error"]["code"] == "unauthorized"
+    assert httpx.get(f"{url}/healthz").status_code == 200  # probes stay open
+    with pomona.connect(url, token="wrong" * 8) as intruder:
+        with pytest.raises(UnauthorizedError):
+            intruder.runs.create_run(name="x")
+        with pytest.raises(UnauthorizedError):  # reads too
+            intruder.runs.search_runs()
+    with pomona.connect(url, token=TOKEN) as owner:
         with owner.start_run("allowed") as run:
             run.log_metric("m", 1.0)
         assert owner.runs.get_run(run.run_id).metrics == {"m": 1.0}
 
 
-def test_binding_beyond_loopback_requires_a_token(local: Workspace) -> None:
+def test_a_short_token_is_refused(local: Workspace) -> None:
+    from pomona.errors import ConfigError
+    from pomona.server import create_app
+
+    with pytest.raises(ConfigError, match="at least 32") as refused:
+        create_app(local, token="s3cret")
+    assert refused.value.hint is not None and "secrets.token_urlsafe(32)" in refused.value.hint
+
+
+def test_binding_beyond_loopback_requires_a_token_and_host_names(local: Workspace) -> None:
     from pomona.errors import ConfigError
 
     assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
     assert not is_loopback("0.0.0.0")
     with pytest.raises(ConfigError, match="POMONA_TOKEN"):
         serve(local, host="0.0.0.0", port=0, token=None)
+    with pytest.raises(ConfigError, match="at least 32"):
+        serve(local, host="0.0.0.0", port=0, token="s3cret")
+    with pytest.raises(ConfigError, match="allowed_hosts") as names:
+        serve(local, host="0.0.0.0", port=0, token=TOKEN)
+    assert names.value.details == {"field": "server.allowed_hosts"}
 
 
 def test_a_given_request_id_is_echoed_and_new_ones_are_unique(

@@ -113,6 +113,8 @@ def test_docker_context_holds_what_the_image_needs(
     settings = load_settings(tmp_path / "image-home")
     assert (settings.server.host, settings.server.port) == ("0.0.0.0", 8000)
     assert settings.serving.grpc_port == 8081
+    image = load_settings(folder)  # /srv holds the export's pomona.toml
+    assert (image.server.host, image.server.allowed_hosts) == ("0.0.0.0", ["*"])
     assert (folder / "pomona-src" / "pyproject.toml").is_file()
     assert (folder / "pomona-src" / "src" / "pomona" / "serving" / "host.py").is_file()
     assert json.loads((folder / "deployment.json").read_text())["name"] == "cancer-prod"

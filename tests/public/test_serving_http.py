@@ -30,11 +30,12 @@ from pomona.testing.serving import (
 )
 
 FAST = {"serving.poll_s": 0.2, "serving.log_flush_interval_s": 0.2}  # server settings
+LIMITS = {"server.max_body_mb": 32}  # the "huge" body below is over it
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Workspace, str]]:
-    ws = pomona.connect(tmp_path_factory.mktemp("serving") / "ws", **FAST)
+    ws = pomona.connect(tmp_path_factory.mktemp("serving") / "ws", **FAST, **LIMITS)
     register_cancer_model(ws)
     register_table_net(ws, "net", mode="fail_on_sentinel")
     register_apple_model(ws, epochs=0)

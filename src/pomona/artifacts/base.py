@@ -125,6 +125,23 @@ class ArtifactStore(ABC):
     def iter_digests(self) -> Iterator[Digest]:
         """Every stored digest, in no particular order."""
 
+    def stored_at_ms(self, digest: Digest) -> int | None:
+        """When the blob was last stored (epoch ms): storing existing content again counts
+        as storing it, where the backend can. ``None`` when the backend cannot tell (or the
+        blob is gone); ``pomona gc`` then never frees it.
+        """
+        return None
+
+    def iter_stored(self) -> Iterator[tuple[Digest, int | None]]:
+        """Every stored digest with ``stored_at_ms`` (a backend may list both at once)."""
+        for digest in self.iter_digests():
+            yield digest, self.stored_at_ms(digest)
+
+    def discard_partial(self, older_than_ms: int) -> int:
+        """Remove writes left unfinished (by a killed process) that started before
+        ``older_than_ms`` (epoch ms); returns how many. Nothing by default."""
+        return 0
+
     def put_bytes(self, data: bytes) -> tuple[Digest, int]:
         """Store a small in-memory payload."""
         import io

@@ -28,7 +28,7 @@ Many = Annotated[list[str] | None, typer.Option(show_default=False)]
 
 
 def _channels(
-    webhook: list[str] | None, email: list[str] | None, host: str, port: int
+    webhook: list[str] | None, email: list[str] | None, host: str | None, port: int | None
 ) -> list[Any]:
     from pomona.monitoring import Email, Log, Webhook
 
@@ -56,8 +56,12 @@ def create(
     slices: Annotated[list[str] | None, typer.Option("--slice", help="Slice by.")] = None,
     webhook: Annotated[list[str] | None, typer.Option("--webhook", help="Slack URL.")] = None,
     email: Annotated[list[str] | None, typer.Option("--email", help="Recipient.")] = None,
-    smtp_host: Annotated[str, typer.Option("--smtp-host")] = "127.0.0.1",
-    smtp_port: Annotated[int, typer.Option("--smtp-port")] = 25,
+    smtp_host: Annotated[
+        str | None, typer.Option("--smtp-host", help="Default: monitoring.smtp_host.")
+    ] = None,
+    smtp_port: Annotated[
+        int | None, typer.Option("--smtp-port", help="Default: monitoring.smtp_port.")
+    ] = None,
     drift: Annotated[bool, typer.Option("--drift/--no-drift")] = True,
     quality: Annotated[bool, typer.Option("--quality/--no-quality")] = True,
     performance: Annotated[bool, typer.Option("--performance/--no-performance")] = True,

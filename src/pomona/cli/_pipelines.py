@@ -304,11 +304,13 @@ def scheduler(
     Several schedulers may share a workspace: each tick and event runs once.
     """
     from pomona.cli._shared import local_workspace
+    from pomona.client._pipelines import pipeline_sources
     from pomona.pipelines import Scheduler
 
     root = local_workspace(workspace, command="scheduler")
     with open_workspace(str(root)) as ws:
-        s = Scheduler(ws.pipelines, poll_s=poll or ws.settings.pipelines.scheduler_poll_s)
+        poll_s = poll or ws.settings.pipelines.scheduler_poll_s
+        s = Scheduler(ws.pipelines, poll_s=poll_s, sources=pipeline_sources(ws.settings))
         out().print(f"Scheduler {s.owner} on {root}; Ctrl-C stops it.", markup=False)
         out().file.flush()
         try:

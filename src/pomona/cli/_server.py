@@ -34,8 +34,8 @@ def server(
         typer.Option(
             "--host",
             show_default=False,
-            help="Address to bind (default: server.host, 127.0.0.1). "
-            "Beyond loopback, POMONA_TOKEN must be set.",
+            help="Address to bind (default: server.host, 127.0.0.1). Beyond loopback, "
+            "POMONA_TOKEN and server.allowed_hosts must be set.",
         ),
     ] = None,
     port: PortOption = None,
@@ -44,8 +44,9 @@ def server(
     """Serve the workspace: REST API, dashboard, health checks and Prometheus metrics.
 
     Binds 127.0.0.1:8000 unless --host/--port or server.host/server.port say otherwise.
-    Writes need 'Authorization: Bearer $POMONA_TOKEN' when POMONA_TOKEN is set.
-    Stop it with Ctrl-C.
+    With POMONA_TOKEN set (32 characters or more), every request needs
+    'Authorization: Bearer $POMONA_TOKEN' or a dashboard login, except /healthz and
+    /readyz. Stop it with Ctrl-C.
     """
     root = local_workspace(workspace, command="server")
     with open_workspace(str(root), **{"server.host": host, "server.port": port}) as ws:
@@ -64,7 +65,7 @@ def dashboard_url(host: str, port: int) -> str:
 def serve_workspace(ws: Workspace) -> None:
     """Print where the dashboard is, then serve ``ws`` until Ctrl-C."""
     try:
-        from pomona.server.main import is_loopback, serve
+        from pomona.server.main import check_bind, serve
     except ModuleNotFoundError as exc:
         raise ConfigError(
             f"The server needs packages that are not installed ({exc.name}).",
@@ -73,12 +74,14 @@ def serve_workspace(ws: Workspace) -> None:
     settings = ws.settings
     host, port = settings.server.host, settings.server.port
     token = settings.token.get_secret_value() if settings.token else None
-    if is_loopback(host) or token:  # otherwise serve() refuses and says why
-        url = dashboard_url(host, port)
-        console = out()
-        console.print(f"Serving {settings.home} on {host}:{port}", markup=False)
-        console.print(f"Dashboard: {url}", markup=False, soft_wrap=True)
-        console.print(f"API docs: {url}docs   Health: {url}healthz", markup=False)
-        console.print("Press Ctrl-C to stop.", style="dim")
-        console.file.flush()
+    check_bind(host, token, settings.server.allowed_hosts)
+    url = dashboard_url(host, port)
+    console = out()
+    console.print(f"Serving {settings.home} on {host}:{port}", markup=False)
+    console.print(f"Dashboard: {url}", markup=False, soft_wrap=True)
+    console.print(f"API docs: {url}docs   Health: {url}healthz", markup=False)
+    if token:
+        console.print("Every request needs the token; people log in at /login.", markup=False)
+    console.print("Press Ctrl-C to stop.", style="dim")
+    console.file.flush()
     serve(ws, host=host, port=port, token=token, log_level="info" if state.debug else "warning")

@@ -140,21 +140,56 @@ def db_upgrade(
         console.print(f"Schema revision {result.before or 'none'} → {result.after}: upgraded.")
 
 
-def gc(workspace: WorkspaceOption = None, as_json: JsonOption = False) -> None:
-    """Purge deleted runs for good and free the artifact storage only they used.
+def gc(
+    workspace: WorkspaceOption = None,
+    grace: Annotated[
+        str | None,
+        typer.Option(
+            "--grace",
+            metavar="DURATION",
+            help="Keep unreferenced blobs younger than this ('24h', '30m', '0'; a number is "
+            "seconds): an ingest or upload in flight stores its blobs before its records.",
+            show_default="artifacts.gc_grace_hours, 24h",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Purge deleted runs for good and free the artifact storage no record refers to.
 
     Runs deleted with 'pomona runs delete' can no longer be restored afterwards.
-    Files another run still refers to are kept.
+    Files another record still refers to are kept; so are unreferenced blobs younger
+    than the grace period (what a killed ingest left behind goes once it is older).
     """
     from pomona.client.connect import gc as collect
 
+    grace_s = None if grace is None else _grace_seconds(grace)
     with open_workspace(local_workspace(workspace, command="gc").as_posix()) as ws:
-        result = collect(ws)
+        result = collect(ws, grace_s=grace_s)
     if as_json:
-        print_json({"runs_purged": result.runs_purged, "blobs_freed": result.blobs_freed})
+        print_json(
+            {
+                "runs_purged": result.runs_purged,
+                "blobs_freed": result.blobs_freed,
+                "unreferenced_freed": result.unreferenced_freed,
+                "grace_s": result.grace_s,
+            }
+        )
         return
     runs = "run" if result.runs_purged == 1 else "runs"
     blobs = "blob" if result.blobs_freed == 1 else "blobs"
-    out().print(
-        f"Purged {result.runs_purged} deleted {runs}; freed {result.blobs_freed} artifact {blobs}."
+    orphans = (
+        f" {result.unreferenced_freed} of them no record referred to (stored more than "
+        f"{result.grace_s:g} s ago)."
+        if result.unreferenced_freed
+        else ""
     )
+    out().print(
+        f"Purged {result.runs_purged} deleted {runs}; freed {result.blobs_freed} artifact "
+        f"{blobs}.{orphans}"
+    )
+
+
+def _grace_seconds(value: str) -> float:
+    from pomona.monitoring.rules import parse_duration
+
+    return parse_duration(value, "--grace")

@@ -4,6 +4,7 @@ the event sink, ``on_alert`` triggers, and the monitors declared in ``pomona.tom
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -16,13 +17,15 @@ if TYPE_CHECKING:
     from pomona.client.workspace import Workspace
     from pomona.config import MonitorSettings, Settings
     from pomona.metadata import MetadataStore
-    from pomona.monitoring import AlertService, Monitor, MonitoringService, Reference
+    from pomona.monitoring import AlertService, Email, Monitor, MonitoringService, Reference
+    from pomona.monitoring._destinations import NotifyPolicy
 
 __all__ = [
     "TrainingDataReferences",
     "declare_monitors",
     "embedded_monitoring",
     "monitor_arguments",
+    "notify_policy",
 ]
 
 log = logging.getLogger("pomona.monitoring")
@@ -127,14 +130,13 @@ def embedded_monitoring(
     from pomona.monitoring import AlertService, MonitoringService
 
     m = settings.monitoring
-    password = m.smtp_password.get_secret_value() if m.smtp_password else None
     service = MonitoringService(
         metadata,
         artifacts,
         references=TrainingDataReferences(ws),
         events=_Events(ws),
         cache_dir=m.cache_dir or settings.workspace_dir / "cache" / "monitoring",
-        smtp_password=password,
+        notify_policy=notify_policy(settings),
         dashboard_url=m.dashboard_url,
         memory_limit_mb=m.memory_limit_mb,
         on_alert=lambda monitor, target: retrain_trigger(ws, monitor, target),
@@ -173,22 +175,48 @@ def retrain_trigger(ws: Workspace, monitor: Monitor, target: str) -> None:
     )
 
 
+def notify_policy(settings: Settings) -> NotifyPolicy:
+    """Where notifications may go: ``monitoring.webhook_urls``, ``email_domains`` and
+    ``smtp_*``, and what the ``[[monitors]]`` entries of pomona.toml name (the owner's)."""
+    from pomona.monitoring._destinations import NotifyPolicy
+    from pomona.monitoring.notify import SmtpServer
+
+    m = settings.monitoring
+    password = m.smtp_password.get_secret_value() if m.smtp_password else None
+    smtp = SmtpServer(
+        m.smtp_host, m.smtp_port, m.smtp_sender, m.smtp_starttls, m.smtp_username, password
+    )
+    declared = [_declared_email(spec) for spec in settings.monitors if spec.email_to]
+    return NotifyPolicy(
+        smtp,
+        webhook_urls=tuple(m.webhook_urls),
+        email_domains=tuple(m.email_domains),
+        declared_webhooks=frozenset(url for spec in settings.monitors for url in spec.webhooks),
+        declared_recipients=frozenset(a for spec in settings.monitors for a in spec.email_to),
+        declared_smtp=tuple(replace(smtp.through(e), password=password) for e in declared),
+    )
+
+
+def _declared_email(spec: MonitorSettings) -> Email:
+    from pomona.monitoring import Email
+
+    return Email(
+        tuple(spec.email_to),
+        host=spec.smtp_host,
+        port=spec.smtp_port,
+        sender=spec.smtp_sender,
+        starttls=spec.smtp_starttls,
+        username=spec.smtp_username,
+    )
+
+
 def monitor_arguments(spec: MonitorSettings) -> dict[str, Any]:
     """``ws.monitors.create`` arguments from a ``[[monitors]]`` entry of pomona.toml."""
-    from pomona.monitoring import Email, Log, Webhook
+    from pomona.monitoring import Log, Webhook
 
     notify: list[Any] = [Webhook(url) for url in spec.webhooks]
     if spec.email_to:
-        notify.append(
-            Email(
-                tuple(spec.email_to),
-                host=spec.smtp_host,
-                port=spec.smtp_port,
-                sender=spec.smtp_sender,
-                starttls=spec.smtp_starttls,
-                username=spec.smtp_username,
-            )
-        )
+        notify.append(_declared_email(spec))
     if spec.log:
         notify.append(Log())
     out = spec.model_dump(

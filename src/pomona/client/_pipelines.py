@@ -14,8 +14,9 @@ if TYPE_CHECKING:
     from pomona.executors import Executor
     from pomona.metadata import MetadataStore
     from pomona.pipelines import PipelineService
+    from pomona.pipelines._loader import PipelineSources
 
-__all__ = ["build_executor", "embedded_pipelines", "remote_pipelines"]
+__all__ = ["build_executor", "embedded_pipelines", "pipeline_sources", "remote_pipelines"]
 
 _PRELOAD = ("__main__", "pomona.pipelines._worker", "pomona.client._pipelines")
 
@@ -29,6 +30,17 @@ def build_executor(settings: PipelineSettings, name: str) -> Executor:
     if name == "process":
         return open_executor("process", max_workers=settings.process_workers, preload=_PRELOAD)
     return open_executor(name)
+
+
+def pipeline_sources(settings: Settings) -> PipelineSources:
+    """Where the workspace's server and scheduler load pipelines from for targets that API
+    clients sent: .py files in the workspace folder, Pomona's and the trusted modules."""
+    from pomona.pipelines._loader import PipelineSources
+
+    p = settings.pipelines
+    return PipelineSources(
+        root=settings.home, trusted_modules=tuple(p.trusted_modules), executors=(p.executor,)
+    )
 
 
 def _open_artifacts(settings: Settings) -> ArtifactStore:

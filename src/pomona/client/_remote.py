@@ -212,6 +212,9 @@ class RemoteTracking:
                         digest.update(chunk)
                         out.write(chunk)
             actual = "sha256:" + digest.hexdigest()
+            if not expected:  # a proxy dropped the header: the run's listing names it
+                listed = [a.digest for a in self.list_artifacts(run_id) if a.path == path]
+                expected = listed[0] if listed else None
             if expected and actual != expected:
                 raise ArtifactCorruptedError(
                     f"Artifact '{path}' of run {run_id} arrived corrupted "

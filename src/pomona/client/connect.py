@@ -68,7 +68,7 @@ def _connect_embedded(settings: Settings) -> Workspace:
     metadata.check_schema()
     artifacts = build_artifact_store(settings)
     service = TrackingService(metadata, artifacts)
-    models = _registry_service(metadata, artifacts)
+    models = _registry_service(settings, metadata, artifacts)
     service.mark_dead_runs(settings.tracking.heartbeat_timeout_s)
 
     def close() -> None:
@@ -143,14 +143,26 @@ def _datasets_service(
 
     d = settings.datasets
     return DatasetService(
-        metadata, artifacts, allowed_roots=d.allowed_roots, batch_size=d.batch_size
+        metadata,
+        artifacts,
+        allowed_roots=d.allowed_roots,
+        sql_sources=d.sql_sources,
+        source_timeout_s=d.source_timeout_s,
+        batch_size=d.batch_size,
     )
 
 
-def _registry_service(metadata: MetadataStore, artifacts: ArtifactStore) -> RegistryService:
+def _registry_service(
+    settings: Settings, metadata: MetadataStore, artifacts: ArtifactStore
+) -> RegistryService:
     from pomona.registry.service import RegistryService
 
-    return RegistryService(metadata, artifacts, default_actor=_os_user())
+    return RegistryService(
+        metadata,
+        artifacts,
+        default_actor=_os_user(),
+        trusted_modules=settings.registry.trusted_modules,
+    )
 
 
 def _os_user() -> str:
@@ -241,14 +253,36 @@ def upgrade_database(home: Path | str | None = None, **overrides: Any) -> Upgrad
 class GcResult:
     runs_purged: int
     blobs_freed: int
+    """Every blob freed: deleted runs' and versions' files, and unreferenced ones."""
+    unreferenced_freed: int = 0
+    """Of those, blobs no record referred to (left by a killed ingest or upload)."""
+    grace_s: float = 0.0
+    """Unreferenced blobs younger than this were kept (a write may be in flight)."""
 
 
-def gc(ws: Workspace) -> GcResult:
-    """Purge deleted runs and free artifact storage no record refers to any more."""
+def gc(ws: Workspace, *, grace_s: float | None = None) -> GcResult:
+    """Purge deleted runs and free artifact storage no record refers to any more.
+
+    Args:
+        grace_s: keep unreferenced blobs stored less than this long ago (an ingest in
+            flight stores its blobs before its records); ``artifacts.gc_grace_hours``
+            when omitted.
+    """
+    from pomona.client._gc import sweep_unreferenced
+
     if ws.remote or not isinstance(ws.runs, TrackingService):
         raise ConfigError("'gc' runs on the workspace's own stores, not through a server.")
+    if grace_s is None:
+        grace_s = ws.settings.artifacts.gc_grace_hours * 3600
     purged, freed = ws.runs.purge_deleted_runs()
     datasets = getattr(ws, "datasets", None)
     if datasets is not None and hasattr(datasets, "collect_garbage"):
         freed += datasets.collect_garbage()
-    return GcResult(runs_purged=purged, blobs_freed=len(freed))
+    assert ws.metadata_store is not None and ws.artifact_store is not None
+    sweep = sweep_unreferenced(ws.metadata_store, ws.artifact_store, grace_s=grace_s)
+    return GcResult(
+        runs_purged=purged,
+        blobs_freed=len(freed) + len(sweep.freed),
+        unreferenced_freed=len(sweep.freed),
+        grace_s=grace_s,
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from starlette.responses import RedirectResponse, Response
 
 from pomona.client.workspace import Workspace
@@ -16,12 +16,12 @@ from pomona.dashboard._features import features_pages
 from pomona.dashboard._models import models_pages
 from pomona.dashboard._monitoring import monitoring_pages
 from pomona.dashboard._pipelines import pipelines_pages
-from pomona.dashboard._render import error_page
+from pomona.dashboard._render import error_page, login_page, note_viewer
 from pomona.dashboard._runs import runs_page
 from pomona.dashboard._studies import training_pages
 from pomona.errors import PomonaError
 
-__all__ = ["mount_dashboard"]
+__all__ = ["login_page", "mount_dashboard"]
 
 
 def mount_dashboard(app: FastAPI, ws: Workspace) -> None:
@@ -57,13 +57,17 @@ def mount_dashboard(app: FastAPI, ws: Workspace) -> None:
         except PomonaError as exc:
             return error_page(exc)
 
-    app.include_router(router)
-    app.include_router(datasets_pages(ws))
-    app.include_router(features_pages(ws))
-    app.include_router(pipelines_pages(ws))
-    app.include_router(models_pages(ws))
-    app.include_router(training_pages(ws))
-    app.include_router(deployments_pages(ws))
-    app.include_router(monitoring_pages(ws))
-    app.include_router(app_pages())
+    pages = [
+        router,
+        datasets_pages(ws),
+        features_pages(ws),
+        pipelines_pages(ws),
+        models_pages(ws),
+        training_pages(ws),
+        deployments_pages(ws),
+        monitoring_pages(ws),
+        app_pages(),
+    ]
+    for page in pages:
+        app.include_router(page, dependencies=[Depends(note_viewer)])
     app.include_router(assets_router())

@@ -106,7 +106,7 @@ def compare_page(service: TrackingAPI, run_ids: Sequence[str]) -> HTMLResponse:
         title="Compare runs",
         active="runs",
         runs=runs,
-        colors=[PALETTE[i % len(PALETTE)] for i in range(len(runs))],
+        swatches=[f"swatch-{i % len(PALETTE)}" for i in range(len(runs))],
         param_rows=rows([run.params for run in runs]),
         metric_rows=rows([run.metrics for run in runs]),
         tag_rows=rows([run.tags for run in runs]),

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from pomona._utils.numbers import parse_version_number
 from pomona.client.workspace import Workspace
 from pomona.dashboard._dataset_charts import label_chart, profile_charts
 from pomona.dashboard._render import error_page, render
@@ -32,9 +33,10 @@ def file_url(name: str, version: int, record_id: str) -> str:
 
 
 def _ref(name: str, version: str) -> DatasetRef:
-    if not version.isdigit():
-        raise InvalidInputError(f"'{version}' is not a version number.")
-    return DatasetRef(name, int(version))
+    number = parse_version_number(version)
+    if number is None:
+        raise InvalidInputError(f"'{version}' is not a version number (1, 2, …).")
+    return DatasetRef(name, number)
 
 
 def datasets_page(service: DatasetService) -> HTMLResponse:

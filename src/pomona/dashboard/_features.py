@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import HTMLResponse, Response
 
+from pomona._utils.numbers import parse_version_number
 from pomona.client.workspace import Workspace
 from pomona.dashboard._render import error_page, render
 from pomona.errors import InvalidInputError, PomonaError
@@ -43,9 +44,10 @@ def features_pages(ws: Workspace) -> APIRouter:
     @router.get("/features/{name}")
     def view(name: str, version: str | None = None) -> Response:
         try:
-            if version is not None and not version.isdigit():
-                raise InvalidInputError(f"'{version}' is not a version number.")
-            return view_page(ws.features, name, None if version is None else int(version))
+            number = None if version is None else parse_version_number(version)
+            if version is not None and number is None:
+                raise InvalidInputError(f"'{version}' is not a version number (1, 2, …).")
+            return view_page(ws.features, name, number)
         except PomonaError as exc:
             return error_page(exc)
 

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from markupsafe import Markup
 from starlette.responses import HTMLResponse, Response
 
+from pomona._utils.numbers import parse_version_number
 from pomona.client.workspace import Workspace
 from pomona.dashboard._graph_svg import GraphLayout, layout
 from pomona.dashboard._render import error_page, render
@@ -124,8 +125,8 @@ def model_page(registry: ModelRegistry, name: str) -> HTMLResponse:
 
 
 def version_page(registry: ModelRegistry, name: str, version: str) -> HTMLResponse:
-    if not version.isdigit():
-        raise InvalidInputError(f"'{version}' is not a version number.")
+    if parse_version_number(version) is None:
+        raise InvalidInputError(f"'{version}' is not a version number (1, 2, …).")
     v = registry.get_version(f"{name}:{version}")
     history = [
         m

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Form, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from pomona._utils.principal import acting_user
 from pomona.client.workspace import Workspace
 from pomona.dashboard._charts import PALETTE, Chart
 from pomona.dashboard._render import error_page, render
@@ -19,6 +20,9 @@ from pomona.monitoring.records import SeriesPoint
 __all__ = ["monitoring_pages"]
 
 _MAX_LINES = 10
+REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
+"""The monitoring report is a self-contained document with its own inline styles and no
+script at all: it gets a policy of its own instead of the dashboard's."""
 
 
 def _figure(lines: Sequence[dict[str, Any]], *, y01: bool = False) -> dict[str, Any]:
@@ -144,7 +148,8 @@ def monitoring_pages(ws: Workspace) -> APIRouter:
     @router.get("/monitors/{name}/report")
     def report(name: str) -> Response:
         try:
-            return HTMLResponse(services()[0].report(name))
+            html = services()[0].report(name)
+            return HTMLResponse(html, headers={"Content-Security-Policy": REPORT_CSP})
         except PomonaError as exc:
             return error_page(exc)
 
@@ -178,10 +183,14 @@ def monitoring_pages(ws: Workspace) -> APIRouter:
 
     @router.post("/alerts/{alert_id}/ack")
     def ack(
-        alert_id: str, by: str = Form(""), comment: str = Form(""), back: str = Form("")
+        alert_id: str,
+        request: Request,
+        by: str = Form(""),  # accepted for old forms, ignored: who acks is the credential's
+        comment: str = Form(""),
+        back: str = Form(""),
     ) -> Response:
         try:
-            services()[1].ack(alert_id, by=by or None, comment=comment)
+            services()[1].ack(alert_id, by=acting_user(request), comment=comment)
         except PomonaError as exc:
             return error_page(exc)
         target = back if back.startswith("/") and not back.startswith("//") else "/alerts"

@@ -17,9 +17,10 @@ from pomona.datasets._labels import LabelTable, check_known, read_label_csv, rea
 from pomona.datasets._labels import subfolder_label as _subfolder_label
 from pomona.datasets._manifest import Ingested
 from pomona.datasets._model import DatasetVersion
+from pomona.datasets._policy import SourcePolicy
 from pomona.datasets._quality import SuiteLike
 from pomona.datasets._refs import RefLike, check_dataset_name, check_run_id
-from pomona.datasets._sources import FileSource, SqlSource, check_allowed, open_source
+from pomona.datasets._sources import FileSource, SqlSource, open_source
 from pomona.errors import PomonaError
 from pomona.metadata import MetadataStore
 from pomona.types import Digest
@@ -37,7 +38,7 @@ class IngestMixin:
 
     _db: MetadataStore
     _blobs: ArtifactStore
-    _roots: tuple[Path, ...]
+    policy: SourcePolicy
     _batch: int
     events: EventSink | None
 
@@ -59,15 +60,17 @@ class IngestMixin:
         storage_options: Mapping[str, Any] | None = None,
         run_id: str | None = None,
         description: str | None = None,
+        policy: SourcePolicy | None = None,
     ) -> DatasetVersion:
+        """See ``DatasetsAPI.ingest``; ``policy`` is what the caller may read (a server
+        passes its own for API clients; the default is the service's ``policy``)."""
         check_dataset_name(name)
         check_run_id(run_id)
-        src = open_source(
-            source, query=query, storage_options=storage_options, allowed_roots=self._roots
-        )
+        policy = policy or self.policy
+        src = open_source(source, query=query, storage_options=storage_options, policy=policy)
         try:
             labeler = (
-                self._labeler(src, labels, label_column)
+                self._labeler(src, labels, label_column, policy)
                 if isinstance(src, FileSource) and _is_images(src)
                 else None
             )
@@ -91,12 +94,14 @@ class IngestMixin:
         strict: bool = False,
         run_id: str | None = None,
         description: str | None = None,
+        policy: SourcePolicy | None = None,
     ) -> DatasetVersion:
         """A version from uploaded files: (record id, digest) pairs stored before.
 
         ``labels``: ``"subfolders"`` or a table's label column; ``label_text``: a label
         CSV's text (images), ``label_name`` its file name (for errors). The raw files of a
-        table are released once it is stored.
+        table are released once it is stored. A label file named by path is read as
+        ``policy`` allows (default: the service's).
         """
         check_dataset_name(name)
         check_run_id(run_id)
@@ -107,7 +112,7 @@ class IngestMixin:
                 table = read_label_csv(label_text, name=label_name, label_column=label_column)
                 labeler = _known_labels(src, table)
             elif _is_images(src):
-                labeler = self._labeler(src, labels, label_column)
+                labeler = self._labeler(src, labels, label_column, policy or self.policy)
         except BaseException:
             src.close()
             raise
@@ -175,13 +180,17 @@ class IngestMixin:
         return self.commit(name, ingested, how)
 
     def _labeler(
-        self, src: FileSource, labels: str | Path | None, label_column: str | None
+        self,
+        src: FileSource,
+        labels: str | Path | None,
+        label_column: str | None,
+        policy: SourcePolicy,
     ) -> Labeler:
         if labels is None:
             return lambda _: None
         if str(labels) == "subfolders":
             return _subfolder_label
-        path = check_allowed(Path(labels), self._roots)
+        path = policy.local_path(labels, field="labels")
         return _known_labels(src, read_label_file(path, label_column=label_column))
 
     def _source_parent(self, latest: DatasetVersion | None) -> DatasetVersion | None:

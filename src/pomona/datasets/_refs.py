@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, TypeAlias
 
+from pomona._utils.numbers import parse_version_number
 from pomona.errors import InvalidInputError
 from pomona.types import DatasetRef
 
@@ -37,13 +38,14 @@ def parse_ref(text: str) -> DatasetRef:
     check_dataset_name(name)
     if not sep or version == "latest":
         return DatasetRef(name)
-    if not version.isdigit() or int(version) < 1:
+    number = parse_version_number(version)
+    if number is None:
         raise InvalidInputError(
             f"'{text}' is not a dataset reference: the version must be a number from 1.",
             hint="Write 'name:3' for version 3, or 'name' for the newest version.",
             details={"field": "ref"},
         )
-    return DatasetRef(name, int(version))
+    return DatasetRef(name, number)
 
 
 def as_ref(ref: RefLike) -> DatasetRef:

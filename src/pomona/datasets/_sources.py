@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, overload
 
+from pomona.datasets._policy import SQL_PREFIX, SourcePolicy, looks_like_url
 from pomona.errors import InvalidInputError
 
 __all__ = [
@@ -25,7 +26,7 @@ __all__ = [
     "FileSource",
     "SourceFile",
     "SqlSource",
-    "check_allowed",
+    "is_sql_url",
     "open_source",
 ]
 
@@ -148,36 +149,24 @@ class FileSource:
 
 @dataclass(frozen=True)
 class SqlSource:
-    """A query on a SQLAlchemy URL; ``description`` hides the password."""
+    """A query on a SQLAlchemy URL; ``description`` hides the password (and names a
+    configured source by its name); ``read_only`` sources are opened by
+    ``readonly_engine`` with ``timeout_s``."""
 
     url: str
     query: str
     description: str
     kind: str = "table"
+    read_only: bool = False
+    timeout_s: float = 30.0
 
     def close(self) -> None:
         """Nothing to release: connections are opened per read."""
 
 
 def is_sql_url(source: str) -> bool:
-    scheme = source.split("://", 1)[0].split("+", 1)[0] if "://" in source else ""
+    scheme = source.split("://", 1)[0].split("+", 1)[0].lower() if "://" in source else ""
     return scheme in _SQL_SCHEMES
-
-
-def check_allowed(path: Path, allowed_roots: Sequence[Path]) -> Path:
-    """The resolved ``path``, if it lies under one of ``allowed_roots`` (any when empty)."""
-    resolved = path.expanduser().resolve()
-    if not allowed_roots:
-        return resolved
-    for root in allowed_roots:
-        if resolved.is_relative_to(Path(root).expanduser().resolve()):
-            return resolved
-    roots = ", ".join(str(r) for r in allowed_roots)
-    raise InvalidInputError(
-        f"'{path}' is outside the folders datasets may be read from ({roots}).",
-        hint="Move the data under one of them, or add its folder to datasets.allowed_roots.",
-        details={"field": "source", "path": str(path)},
-    )
 
 
 def open_source(
@@ -186,43 +175,72 @@ def open_source(
     query: str | None = None,
     storage_options: Mapping[str, Any] | None = None,
     allowed_roots: Sequence[Path] = (),
+    policy: SourcePolicy | None = None,
 ) -> FileSource | SqlSource:
-    """Resolve ``source`` (a folder, file, ``s3://`` prefix or SQLAlchemy URL).
+    """Resolve ``source`` (a folder, file, fsspec URL such as ``s3://`` prefix, SQLAlchemy
+    URL, or ``sql:<name>`` of a configured SQL source) as ``policy`` allows.
+
+    ``policy`` defaults to the embedded one with ``allowed_roots``.
 
     Raises:
         InvalidInputError: missing, empty or disallowed source, or a query without a URL.
     """
+    policy = policy or SourcePolicy.embedded(allowed_roots)
     text = str(source)
+    if text.startswith(SQL_PREFIX) and "://" not in text:
+        return _sql_source(policy.sql_url(text), query, policy, name=text)
     if is_sql_url(text):
-        return _sql_source(text, query, allowed_roots)
+        policy.check_sql_url()
+        return _sql_source(text, query, policy)
     if query is not None:
         raise InvalidInputError(
-            f"A query needs a database URL as the source, not '{text}'.",
-            hint="Pass e.g. source='postgresql://user@host/db' with query='SELECT …'.",
+            f"A query needs a database URL or a named SQL source as the source, not '{text}'.",
+            hint="Pass e.g. source='sql:warehouse' (a configured SQL source) or a database "
+            "URL with query='SELECT …'.",
             details={"field": "query"},
         )
+    if policy.server_side:
+        if looks_like_url(text):
+            return _remote_source(text, storage_options, policy)
+        return _local_source(policy.local_path(text), text, policy)
     if "://" in text and not text.startswith("file://"):
-        return _remote_source(text, dict(storage_options or {}))
+        return _remote_source(text, storage_options, policy)
     path = Path(text.removeprefix("file://"))
-    return _local_source(check_allowed(path, allowed_roots), text, allowed_roots)
+    return _local_source(policy.local_path(path), text, policy)
 
 
-def _sql_source(url: str, query: str | None, allowed_roots: Sequence[Path]) -> SqlSource:
+def _sql_source(
+    url: str, query: str | None, policy: SourcePolicy, *, name: str | None = None
+) -> SqlSource:
+    """A query on ``url``; ``name`` (``sql:<name>``) when it is a configured source, which
+    is opened read-only and described by its name, not its URL."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
     if not query or not query.strip():
+        where = name or f"{url.split('://')[0]}://…"
         raise InvalidInputError(
-            f"A database source needs a query (source: {url.split('://')[0]}://…).",
+            f"A database source needs a query (source: {where}).",
             hint="Pass query='SELECT …' (CLI: --query).",
             details={"field": "query"},
         )
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise InvalidInputError(f"'{url}' is not a database URL: {exc}.") from exc
+        what = f"The SQL source '{name}'" if name else f"'{url}'"
+        raise InvalidInputError(
+            f"{what} is not a database URL.", details={"field": "source"}
+        ) from exc
+    if name is not None:
+        return SqlSource(
+            url=url,
+            query=query,
+            description=f"{name} ({query.strip()[:200]})",
+            read_only=True,
+            timeout_s=policy.timeout_s,
+        )
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        db = check_allowed(Path(parsed.database), allowed_roots)
+        db = policy.local_path(Path(parsed.database))
         if not db.is_file():
             raise InvalidInputError(
                 f"The SQLite database '{parsed.database}' does not exist.",
@@ -254,7 +272,7 @@ def _select(kind: str, pairs: list[tuple[str, str]], root: str | None = None) ->
     return FileList(chosen, root)
 
 
-def _local_source(path: Path, text: str, allowed_roots: Sequence[Path]) -> FileSource:
+def _local_source(path: Path, text: str, policy: SourcePolicy) -> FileSource:
     if not path.exists():
         raise InvalidInputError(
             f"The source '{text}' does not exist.",
@@ -271,8 +289,7 @@ def _local_source(path: Path, text: str, allowed_roots: Sequence[Path]) -> FileS
                 if name.startswith("."):
                     continue
                 full = os.path.join(folder, name)
-                if allowed_roots and os.path.islink(full):
-                    check_allowed(Path(full), allowed_roots)
+                policy.check_entry(full)
                 pairs.append((Path(full).relative_to(path).as_posix(), full))
     if not pairs:
         raise InvalidInputError(
@@ -285,20 +302,19 @@ def _local_source(path: Path, text: str, allowed_roots: Sequence[Path]) -> FileS
     return FileSource(description=str(path), files=_select(kind, pairs, root), kind=kind)
 
 
-def _remote_source(url: str, options: dict[str, Any]) -> FileSource:
+def _remote_source(
+    url: str, storage_options: Mapping[str, Any] | None, policy: SourcePolicy
+) -> FileSource:
     import fsspec
 
-    protocol = url.split("://", 1)[0]
-    if protocol == "s3" and "region" in options:  # the artifact store's name for it
-        region = options.pop("region")
-        options["client_kwargs"] = {**options.get("client_kwargs", {}), "region_name": region}
+    protocol, prefix, options = policy.remote(url, storage_options)
+    prefix = prefix.rstrip("/")
     try:
         fs = fsspec.filesystem(protocol, **options)
-        prefix = url.split("://", 1)[1].rstrip("/")
         found = (
             sorted(fs.find(prefix)) if fs.isdir(prefix) else [prefix] if fs.exists(prefix) else []
         )
-    except (ImportError, ValueError) as exc:
+    except (ImportError, ValueError, TypeError) as exc:
         raise InvalidInputError(
             f"Cannot open '{url}': {exc}.", details={"field": "source"}
         ) from exc

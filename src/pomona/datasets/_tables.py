@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pomona.artifacts.base import ArtifactStore
 from pomona.datasets._manifest import BlobRef
+from pomona.datasets._policy import readonly_engine
 from pomona.datasets._sources import FileSource, SqlSource
 from pomona.errors import InvalidInputError
 
@@ -66,25 +67,46 @@ def _csv_batches(path: Path, name: str) -> Iterator[pa.RecordBatch]:
         raise _csv_error(path, name, str(exc), bad) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInputError(
-            f"Cannot read '{name}': {exc}.", details={"field": "source", "file": name}
+            f"Cannot read '{name}': {_os_reason(exc)}.", details={"field": "source", "file": name}
         ) from exc
 
 
+def _os_reason(exc: Exception) -> str:
+    """Why a file could not be read, without its bytes."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    if isinstance(exc, UnicodeDecodeError):
+        return f"it is not {exc.encoding} text (byte {exc.start})"
+    return str(exc).split("\n", 1)[0][:200] or type(exc).__name__
+
+
 def _csv_error(path: Path, name: str, message: str, bad: list[str]) -> InvalidInputError:
-    """Name the file and line of a CSV value or row pyarrow refused."""
+    """Name the file, line and column of a CSV value or row pyarrow refused, never the
+    row's text or the value (a file's contents stay out of messages)."""
     line = None
+    message = message.removeprefix("CSV parse error: ")
+    reason = message.split(": ", 1)[0]  # pyarrow appends the row's text after ': '
     if bad:
         line = _find_line(path, bad[0], None)
     elif "In CSV column #" in message and "invalid value '" in message:
         column = int(message.split("#", 1)[1].split(":", 1)[0])
         value = message.rsplit("invalid value '", 1)[1].rstrip("'")
         line = _find_line(path, value, column)
+        wanted = message.split("conversion error to ", 1)[-1].split(":", 1)[0]
+        reason = f"column {_column_name(path, column)} holds a value that is not {wanted}"
     where = f"'{name}', line {line}" if line else f"'{name}'"
     return InvalidInputError(
-        f"{where}: {message.removeprefix('CSV parse error: ')}.",
+        f"{where}: {reason}.",
         hint="Fix the row, or make the column's values agree in type.",
         details={"field": "source", "file": name, "line": line},
     )
+
+
+def _column_name(path: Path, column: int) -> str:
+    """``'name'`` of the CSV column at ``column`` (its header), or ``#column``."""
+    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+        header = next(csv.reader(fh), [])
+    return f"'{header[column]}'" if column < len(header) else f"#{column}"
 
 
 def _find_line(path: Path, text: str, column: int | None) -> int | None:
@@ -112,8 +134,11 @@ def _parquet_batches(path: Path, name: str, batch_rows: int) -> Iterator[pa.Reco
     try:  # pre-buffering would hold the whole file: memory must stay bounded by the batch
         yield from pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=batch_rows)
     except (pa.ArrowInvalid, OSError) as exc:
+        reason = str(exc).split(":", 1)[0].strip()[:200] or type(exc).__name__
         raise InvalidInputError(
-            f"Cannot read '{name}' as Parquet: {exc}.", details={"field": "source", "file": name}
+            f"Cannot read '{name}' as Parquet: {reason}.",
+            hint="Check that the file is Parquet and complete.",
+            details={"field": "source", "file": name},
         ) from exc
 
 
@@ -123,7 +148,11 @@ def _sql_batches(source: SqlSource, batch_rows: int) -> Iterator[tuple[str, pa.R
     from sqlalchemy import create_engine, text
     from sqlalchemy.exc import SQLAlchemyError
 
-    engine = create_engine(source.url)
+    engine = (
+        readonly_engine(source.url, source.timeout_s)
+        if source.read_only
+        else create_engine(source.url)
+    )
     try:
         with engine.connect() as conn:
             stream = conn.execution_options(stream_results=True)

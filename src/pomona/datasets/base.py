@@ -50,8 +50,10 @@ class DatasetsAPI(Protocol):
         """Read a source into a new version of ``name`` (created on first ingest).
 
         Args:
-            source: a folder or file (images, CSV, Parquet), an ``s3://`` prefix, or a
-                SQLAlchemy URL with ``query``.
+            source: a folder or file (images, CSV, Parquet), an ``s3://`` prefix, a
+                SQLAlchemy URL with ``query``, or ``sql:<name>`` (a URL of the setting
+                ``datasets.sql_sources``, opened read-only) with ``query``. A server reads
+                only what its settings allow (docs/data.md, "Sources a server reads").
             labels: images: ``"subfolders"`` or a CSV (file, label); tables: the label column.
             label_column: the label column of a label CSV, when not obvious.
             suite: the checks (a suite, its YAML or a YAML file); default: image checks, or

@@ -14,10 +14,10 @@ from pomona.datasets._ingesting import IngestMixin
 from pomona.datasets._labels import LabelTable, read_label_csv, read_label_file
 from pomona.datasets._manifest import Manifest, load_manifest, read_json
 from pomona.datasets._model import DatasetInfo, DatasetSplit, DatasetVersion, Record
+from pomona.datasets._policy import SourcePolicy
 from pomona.datasets._quality import SuiteLike
 from pomona.datasets._reading import export_version, find_image, image_rows, load_table
 from pomona.datasets._refs import RefLike, as_ref, check_dataset_name, check_run_id
-from pomona.datasets._sources import check_allowed
 from pomona.errors import InvalidInputError
 from pomona.metadata import MetadataStore
 from pomona.types import Digest, Page
@@ -36,6 +36,8 @@ class DatasetService(IngestMixin):
 
     Args:
         allowed_roots: local folders sources may be read from; empty allows any.
+        sql_sources: SQLAlchemy URLs by name, read (read-only) as ``sql:<name>`` sources.
+        source_timeout_s: connect and statement timeout of remote and SQL sources.
         batch_size: image files per batch (tables: 128 times as many rows).
         events: where ``dataset.version_created`` goes (the pipelines' outbox).
         referrers: what outside datasets refers to a version (models' lineage);
@@ -48,13 +50,19 @@ class DatasetService(IngestMixin):
         artifacts: ArtifactStore,
         *,
         allowed_roots: Sequence[Path] = (),
+        sql_sources: Mapping[str, str] | None = None,
+        source_timeout_s: float = 30.0,
         batch_size: int = 512,
         events: EventSink | None = None,
         referrers: Referrers | None = None,
     ) -> None:
         self._db = metadata
         self._blobs = artifacts
-        self._roots = tuple(Path(r) for r in allowed_roots)
+        self.policy = SourcePolicy.embedded(
+            allowed_roots, sql_sources=sql_sources, timeout_s=source_timeout_s
+        )
+        """What ``ingest`` and ``import_labels`` read (the user's own process: any source,
+        local paths under ``allowed_roots`` when set)."""
         self._batch = batch_size
         self.events = events
         self.referrers = referrers
@@ -221,7 +229,7 @@ class DatasetService(IngestMixin):
         run_id: str | None = None,
     ) -> DatasetVersion:
         table = read_label_file(
-            check_allowed(Path(path), self._roots),
+            self.policy.local_path(path, field="labels"),
             file_column=file_column,
             label_column=label_column,
         )

@@ -7,6 +7,7 @@ the field) and round-trip through JSON with ``to_spec`` / ``definition_from_spec
 from __future__ import annotations
 
 import importlib
+import inspect
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,8 +17,10 @@ from typing import Any, TypeVar
 
 from pomona.errors import InvalidInputError
 from pomona.features.sources import Source, source_from_spec
+from pomona.plugins import is_trusted_module, split_target
 
 __all__ = [
+    "POMONA_TRANSFORMATION_MODULES",
     "RESERVED_COLUMNS",
     "Definition",
     "Entity",
@@ -27,6 +30,7 @@ __all__ = [
     "Transformation",
     "ValueType",
     "check_name",
+    "check_transformation_module",
     "definition_from_spec",
     "feature_transformation",
     "parse_ttl",
@@ -37,6 +41,8 @@ _TTL_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$")
 _TTL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 RESERVED_COLUMNS = frozenset({"_event_ts", "_created_ts", "_row", "_eid", "_pit_ts", "_rank"})
 _MARK = "__pomona_transformation__"
+POMONA_TRANSFORMATION_MODULES = ("pomona.features", "pomona.features._image_features")
+"""Where Pomona's own transformations are named from (``pomona.features:image_features``)."""
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -189,19 +195,23 @@ class Transformation:
         return cls(f"{fn.__module__}:{fn.__qualname__}", params)
 
     def load(self) -> Callable[..., Any]:
-        """Import the function; raises ``InvalidInputError`` if missing or not declared."""
-        module_name, _, attr = self.function.partition(":")
+        """Import the function; raises ``InvalidInputError`` if missing or not declared.
+
+        The function is read from its module's namespace under one name (no attribute walk
+        into what the module imports) and must carry the ``@feature_transformation`` mark. A
+        server checks the module against ``features.trusted_modules`` before it stores a
+        view."""
+        module_name, name = split_target(self.function, field="transformation.function")
         try:
-            target: Any = importlib.import_module(module_name)
-            for part in attr.split("."):
-                target = getattr(target, part)
-        except (ImportError, AttributeError) as exc:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
             raise _bad(
                 f"Transformation '{self.function}' cannot be imported: {exc}.",
                 "transformation.function",
                 "Install the package that defines it where features are ingested.",
             ) from exc
-        if not callable(target) or not getattr(target, _MARK, False):
+        target = vars(module).get(name)  # no attribute walk, no module __getattr__
+        if not inspect.isfunction(target) or not getattr(target, _MARK, False):
             raise _bad(
                 f"'{self.function}' is not a declared feature transformation.",
                 "transformation.function",
@@ -212,6 +222,24 @@ class Transformation:
 
     def to_spec(self) -> dict[str, Any]:
         return {"function": self.function, "params": dict(self.params)}
+
+
+def check_transformation_module(declared: Transformation, trusted_modules: Sequence[str]) -> None:
+    """Refuse a transformation whose module is not in ``trusted_modules``: what a server
+    checks before it stores a view a client sent (ingesting imports the module).
+
+    Raises:
+        InvalidInputError: the module is not listed.
+    """
+    module = declared.function.partition(":")[0]
+    if not is_trusted_module(module, (*POMONA_TRANSFORMATION_MODULES, *trusted_modules)):
+        raise _bad(
+            f"Transformation '{declared.function}' is in module '{module}', which this server "
+            "does not import (importing a module runs its code).",
+            "transformation.function",
+            "Install the module on the server and add it to features.trusted_modules in the "
+            "workspace's pomona.toml.",
+        )
 
 
 def parse_ttl(value: object) -> timedelta | None:

@@ -9,10 +9,12 @@ training set as a new table version.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from pomona._utils.numbers import parse_version_number
 from pomona.errors import InvalidInputError
 from pomona.types import Digest
 
@@ -25,6 +27,7 @@ __all__ = [
     "Source",
     "SourceResolver",
     "SqlSource",
+    "check_client_source",
     "source_from_spec",
 ]
 
@@ -142,7 +145,7 @@ class DatasetSource:
 
     def __post_init__(self) -> None:
         name, _, version = self.dataset.partition(":")
-        if not name or (version and not version.isdigit()):
+        if not name or (version and parse_version_number(version) is None):
             raise _bad(
                 f"'{self.dataset}' is not a dataset version reference.",
                 "source.dataset",
@@ -229,3 +232,47 @@ def source_from_spec(spec: Any) -> Source:
     except TypeError as exc:
         raise _bad(f"Invalid {kind} source: {exc}.", "source") from exc
     return source
+
+
+class LocalPaths(Protocol):
+    """The part of a server's source policy a feature source needs (the datasets domain's
+    ``SourcePolicy`` implements it; the server passes it in)."""
+
+    def local_path(self, path: str | Path, *, field: str = "source") -> Path:
+        """The resolved path if it may be read, else raise ``InvalidInputError``."""
+        ...
+
+    def check_tree(self, folder: Path, *, field: str = "source") -> None:
+        """Raise ``InvalidInputError`` if a symlink below ``folder`` leads elsewhere."""
+        ...
+
+
+def check_client_source(spec: Any, policy: LocalPaths) -> None:
+    """Raise if a server may not read the source ``spec`` an API client sent (before the
+    source is made, so that a message never names where a symlink leads).
+
+    A file must lie under the server's allowed roots (every file of a folder too); a SQL
+    source is refused: its URL would be the client's choice (ingest a named SQL source as
+    a dataset and use a dataset source instead). Artifact and dataset sources read only
+    the workspace's own stores.
+
+    Raises:
+        InvalidInputError: naming the field (``source.path``, ``source.url``).
+    """
+    if not isinstance(spec, Mapping):
+        return  # source_from_spec says what is wrong with it
+    kind = spec.get("type")
+    if kind in ("file", "parquet", "csv"):
+        path = spec.get("path")
+        if not isinstance(path, str):
+            raise _bad("A file source needs a path (a string).", "source.path")
+        resolved = policy.local_path(path, field="source.path")
+        policy.check_tree(resolved, field="source.path")
+    elif kind == "sql":
+        raise _bad(
+            "A server does not connect to databases named by API clients' feature sources.",
+            "source.url",
+            "Ingest the table as a dataset from a SQL source the server names "
+            "(source='sql:<name>'), then use {'type': 'dataset', 'dataset': '<name>'}; or "
+            "apply the view on the server's own machine.",
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, select, update
@@ -186,10 +187,13 @@ class AlertStore:
     # --- silences ---------------------------------------------------------------------
 
     def add_silence(self, values: dict[str, Any]) -> Silence:
+        """Store a silence. The record is built before the row is written: a value it
+        cannot hold fails with nothing stored."""
         row = {"silence_id": uuid.uuid4().hex, "created_ms": now_ms(), **values}
+        silence = _silence(SimpleNamespace(**row))
         with self.db.write() as conn:
             conn.execute(silences.insert().values(**row))
-        return self._silence(row["silence_id"])
+        return silence
 
     def _silence(self, silence_id: str) -> Silence:
         with self.db.read() as conn:

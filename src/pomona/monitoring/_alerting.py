@@ -15,6 +15,7 @@ from typing import Any
 from pomona._utils.clock import from_ms, now_ms
 from pomona.errors import PomonaError
 from pomona.monitoring._alert_store import AlertStore
+from pomona.monitoring._destinations import NotifyPolicy
 from pomona.monitoring._evaluate import Evaluation, evaluate_rule
 from pomona.monitoring._store import MonitorRow, MonitorStore
 from pomona.monitoring.base import EventSink
@@ -39,13 +40,13 @@ class Alerter:
         alerts: AlertStore,
         *,
         events: EventSink | None = None,
-        smtp_password: str | None = None,
+        policy: NotifyPolicy | None = None,
         dashboard_url: str | None = None,
     ) -> None:
         self.monitors = monitors
         self.alerts = alerts
         self.events = events
-        self.smtp_password = smtp_password
+        self.policy = policy or NotifyPolicy()
         self.dashboard_url = dashboard_url
 
     def evaluate(
@@ -186,8 +187,8 @@ class Alerter:
         sent: list[dict[str, Any]] = []
         for channel in monitor.notify:
             entry: dict[str, Any] = {"channel": channel.type, "state": state, "at_ms": now_ms()}
-            try:
-                send(channel, note, smtp_password=self.smtp_password)
+            try:  # the destination is checked again now: the settings may have changed
+                send(channel, note, smtp=self.policy.check(channel))
                 entry["ok"] = True
             except PomonaError as exc:
                 log.warning(

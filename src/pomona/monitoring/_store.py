@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, select, update
 
-from pomona._utils.clock import from_ms, now_ms
+from pomona._utils.clock import MAX_MS, from_ms, now_ms
 from pomona._utils.paging import decode_page_token, encode_page_token
 from pomona.errors import AlreadyExistsError
 from pomona.metadata import MetadataStore, insert_ignore, insert_returning
@@ -20,9 +21,12 @@ from pomona.metadata.schema import monitors
 from pomona.monitoring._points import PERFORMANCE_METRICS, Point
 from pomona.monitoring.errors import MonitorNotFoundError
 from pomona.monitoring.records import Monitor, SeriesPoint, Window
+from pomona.monitoring.rules import MAX_DURATION_S
 from pomona.types import Page
 
 __all__ = ["MonitorRow", "MonitorStore", "StoredWindow"]
+
+log = logging.getLogger("pomona.monitoring")
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,7 @@ class StoredWindow:
 
 
 def _monitor(row: Any) -> MonitorRow:
-    spec = json.loads(row.spec)
+    spec = _readable(row.name, json.loads(row.spec))
     monitor = Monitor.from_json({"name": row.name, "deployment": row.deployment, **spec})
     return MonitorRow(
         row.pk,
@@ -55,6 +59,33 @@ def _monitor(row: Any) -> MonitorRow:
         row.last_run_ms,
         row.created_ms,
     )
+
+
+_DURATIONS = ("window_s", "every_s", "lag_s", "cooldown_s", "labels_within_s")
+
+
+def _readable(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """A stored spec with durations beyond ``MAX_DURATION_S`` (written before they were
+    bounded) read as that bound, and a log line: one such row must not break every list."""
+
+    def bounded(value: Any, what: str) -> Any:
+        if isinstance(value, int | float) and not value <= MAX_DURATION_S:
+            log.warning("monitor %r: stored %s of %r s read as %g s", name, what, value,
+                        MAX_DURATION_S)  # fmt: skip
+            return MAX_DURATION_S
+        return value
+
+    out = {k: bounded(v, k) if k in _DURATIONS else v for k, v in spec.items()}
+    out["rules"] = [
+        {**r, "for_s": bounded(r["for_s"], "for_s")} if isinstance(r, dict) and "for_s" in r
+        else r
+        for r in spec.get("rules") or ()
+    ]  # fmt: skip
+    reference = str(spec.get("reference", ""))
+    if reference.startswith("window:") and reference[7:].isdigit() and int(reference[7:]) > MAX_MS:
+        log.warning("monitor %r: stored reference %s read as window:%d", name, reference, MAX_MS)
+        out["reference"] = f"window:{MAX_MS}"
+    return out
 
 
 def _window(name: str, row: Any) -> Window:

@@ -2,7 +2,11 @@
 
 A channel is configuration only (it is stored with its monitor); ``send`` delivers one
 notification and raises ``BackendError`` when the receiver cannot be reached or refuses.
-Secrets (the SMTP password) are not stored: the caller passes them to ``send``.
+An email channel names its recipients and, optionally, its own SMTP server; the fields it
+leaves out come from the workspace's ``monitoring.smtp_*`` settings (an ``SmtpServer``).
+Secrets (the SMTP password) are never stored: they travel only in the ``SmtpServer``
+passed to ``send``. Where a notification may go is decided before ``send`` by
+``NotifyPolicy`` (``pomona.monitoring._destinations``).
 """
 
 from __future__ import annotations
@@ -16,7 +20,17 @@ from typing import Any, ClassVar
 
 from pomona.errors import BackendError, InvalidInputError
 
-__all__ = ["Channel", "Email", "Log", "Notification", "Webhook", "channel_from_json", "send"]
+__all__ = [
+    "Channel",
+    "Email",
+    "Log",
+    "Notification",
+    "SmtpServer",
+    "Webhook",
+    "channel_from_json",
+    "redacted_url",
+    "send",
+]
 
 log = logging.getLogger("pomona.alerts")
 
@@ -56,13 +70,18 @@ class Webhook:
 
 @dataclass(frozen=True)
 class Email:
-    """Send an email through an SMTP server (STARTTLS and login when configured)."""
+    """Send an email to ``to`` through an SMTP server (STARTTLS and login when configured).
+
+    ``host``, ``port``, ``sender``, ``starttls`` and ``username`` left as ``None`` come from
+    the workspace's ``monitoring.smtp_*`` settings when the notification is sent; a server
+    accepts none of them from API clients.
+    """
 
     to: tuple[str, ...]
-    host: str = "127.0.0.1"
-    port: int = 25
-    sender: str = "pomona@localhost"
-    starttls: bool = False
+    host: str | None = None
+    port: int | None = None
+    sender: str | None = None
+    starttls: bool | None = None
     username: str | None = None
     timeout_s: float = 10.0
     type: ClassVar[str] = "email"
@@ -75,11 +94,52 @@ class Email:
                 details={"field": "notify.to"},
             )
         object.__setattr__(self, "to", to)
-        if not 0 < int(self.port) < 65536:
+        if self.port is not None and not 0 < int(self.port) < 65536:
             raise InvalidInputError("SMTP port must be 1-65535.", details={"field": "notify.port"})
 
     def to_json(self) -> dict[str, Any]:
-        return {"type": self.type, **asdict(self), "to": list(self.to)}
+        """The channel's JSON; fields left to the settings (``None``) are left out."""
+        out = {k: v for k, v in asdict(self).items() if v is not None}
+        return {"type": self.type, **out, "to": list(self.to)}
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    """An SMTP server and its login: ``monitoring.smtp_*``, or a ``[[monitors]]`` entry's.
+
+    ``password`` is never stored with a monitor nor shown in a ``repr``.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 25
+    sender: str = "pomona@localhost"
+    starttls: bool = False
+    username: str | None = None
+    password: str | None = field(default=None, repr=False, compare=False)
+
+    def through(self, channel: Email) -> SmtpServer:
+        """The server ``channel`` sends through: its own fields, these for the ones it
+        leaves out (the login only on this host and port); without a password (the
+        policy decides whether it gets one)."""
+        host = self.host if channel.host is None else channel.host
+        port = self.port if channel.port is None else int(channel.port)
+        here = (host.lower(), port) == (self.host.lower(), self.port)
+        return SmtpServer(
+            host=host,
+            port=port,
+            sender=self.sender if channel.sender is None else channel.sender,
+            starttls=self.starttls if channel.starttls is None else bool(channel.starttls),
+            username=channel.username or (self.username if here else None),
+        )
+
+    def same_login(self, other: SmtpServer) -> bool:
+        """Whether ``other`` connects and logs in as this does (host, port, STARTTLS, user)."""
+        return (self.host.lower(), self.port, self.starttls, self.username) == (
+            other.host.lower(),
+            other.port,
+            other.starttls,
+            other.username,
+        )
 
 
 @dataclass(frozen=True)
@@ -120,8 +180,9 @@ def channel_from_json(data: Mapping[str, Any] | Channel) -> Channel:
         ) from exc
 
 
-def send(channel: Channel, note: Notification, *, smtp_password: str | None = None) -> None:
-    """Deliver ``note`` on ``channel``.
+def send(channel: Channel, note: Notification, *, smtp: SmtpServer | None = None) -> None:
+    """Deliver ``note`` on ``channel``; an email goes through ``smtp`` (default: the
+    channel's own fields over ``SmtpServer()``'s, no password).
 
     Raises:
         BackendError: the webhook or SMTP server could not be reached or refused it.
@@ -129,10 +190,23 @@ def send(channel: Channel, note: Notification, *, smtp_password: str | None = No
     if isinstance(channel, Webhook):
         _webhook(channel, note)
     elif isinstance(channel, Email):
-        _email(channel, note, smtp_password)
+        _email(channel, note, smtp if smtp is not None else SmtpServer().through(channel))
     else:
         level = logging.INFO if note.state == "resolved" else logging.WARNING
         log.log(level, "%s: %s", note.title, note.text)
+
+
+def redacted_url(url: str) -> str:
+    """``scheme://host[:port]/…``: a webhook's path often holds its secret (Slack's does)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or "?"
+        port = f":{parts.port}" if parts.port is not None else ""
+    except ValueError:
+        return "<invalid URL>"
+    return f"{parts.scheme}://{host}{port}/…"
 
 
 def slack_body(note: Notification) -> dict[str, Any]:
@@ -151,38 +225,71 @@ def slack_body(note: Notification) -> dict[str, Any]:
 def _webhook(channel: Webhook, note: Notification) -> None:
     import httpx
 
-    try:
-        response = httpx.post(channel.url, json=slack_body(note), timeout=channel.timeout_s)
+    where = redacted_url(channel.url)
+    try:  # redirects are not followed; the answer's body is never read
+        with httpx.stream(
+            "POST",
+            channel.url,
+            json=slack_body(note),
+            timeout=_seconds(channel.timeout_s, 5.0),
+            follow_redirects=False,
+        ) as response:
+            status = response.status_code
     except httpx.HTTPError as exc:
         raise BackendError(
-            f"The webhook {channel.url} cannot be reached: {exc}.",
+            f"The webhook {where} cannot be reached ({type(exc).__name__}).",
             hint="Check the URL and that the receiver is up.",
         ) from exc
-    if response.status_code >= 300:
+    if status >= 300:
         raise BackendError(
-            f"The webhook {channel.url} answered {response.status_code}: {response.text[:200]}",
-            hint="Check the webhook's URL and what it accepts.",
+            f"The webhook {where} answered {status}.",
+            hint="Check the webhook's URL and what it accepts (redirects are not followed).",
         )
 
 
-def _email(channel: Email, note: Notification, password: str | None) -> None:
+def _email(channel: Email, note: Notification, smtp: SmtpServer) -> None:
     message = EmailMessage()
-    message["Subject"] = note.title
-    message["From"] = channel.sender
-    message["To"] = ", ".join(channel.to)
     lines = [note.text, "", *(f"{k}: {v}" for k, v in note.fields.items())]
     if note.url:
         lines += ["", note.url]
-    message.set_content("\n".join(lines))
+    where = f"{smtp.host}:{smtp.port}"
     try:
-        with smtplib.SMTP(channel.host, channel.port, timeout=channel.timeout_s) as smtp:
-            if channel.starttls:
-                smtp.starttls()
-            if channel.username:
-                smtp.login(channel.username, password or "")
-            smtp.send_message(message)
+        message["Subject"] = note.title
+        message["From"] = smtp.sender
+        message["To"] = ", ".join(channel.to)
+        message.set_content("\n".join(lines))
+    except ValueError as exc:  # a line break in an address: a header injection
+        raise BackendError(
+            f"Email to {len(channel.to)} recipient(s) via {where} not sent: {exc}.",
+            hint="Give plain addresses (name@example.org) in 'to'.",
+        ) from exc
+    try:
+        with smtplib.SMTP(smtp.host, smtp.port, timeout=_seconds(channel.timeout_s, 10.0)) as conn:
+            if smtp.starttls:
+                conn.starttls()
+            if smtp.username:
+                conn.login(smtp.username, smtp.password or "")
+            conn.send_message(message, from_addr=smtp.sender, to_addrs=list(channel.to))
     except (OSError, smtplib.SMTPException) as exc:
         raise BackendError(
-            f"Email to {', '.join(channel.to)} via {channel.host}:{channel.port} failed: {exc}.",
-            hint="Check the SMTP host, port and credentials (monitoring.smtp_password).",
+            f"Email to {', '.join(channel.to)} via {where} failed: {_why(exc)}.",
+            hint="Check the SMTP host, port and login (monitoring.smtp_*).",
         ) from exc
+
+
+def _seconds(value: object, default: float) -> float:
+    """A timeout: ``value`` if it is one (more than 0, at most 5 minutes), else ``default``."""
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return default
+    return seconds if 0 < seconds <= 300 else default
+
+
+def _why(exc: Exception) -> str:
+    """What went wrong, without the text a remote server answered."""
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{type(exc).__name__} (code {exc.smtp_code})"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{type(exc).__name__} ({exc.strerror})"
+    return type(exc).__name__

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from pomona._utils.clock import from_ms
+from pomona._utils.clock import MAX_MS, from_ms
 from pomona.errors import InvalidInputError
 from pomona.monitoring.drift import DriftThresholds
 from pomona.monitoring.notify import Channel, channel_from_json
@@ -79,6 +79,11 @@ class Monitor:
         if self.reference != "training" and not _window_reference(self.reference):
             raise InvalidInputError(
                 f"reference must be 'training' or 'window:<start_ms>', got {self.reference!r}.",
+                details={"field": "reference"},
+            )
+        if (self.reference_window_ms or 0) > MAX_MS:
+            raise InvalidInputError(
+                f"reference starts after the year 9999: {self.reference!r}.",
                 details={"field": "reference"},
             )
         object.__setattr__(self, "categorical", tuple(self.categorical))
@@ -172,7 +177,7 @@ class Monitor:
 
 def _window_reference(text: str) -> bool:
     head, _, tail = text.partition(":")
-    return head == "window" and tail.isdigit()
+    return head == "window" and tail.isascii() and tail.isdigit()  # not '²': int() refuses it
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,12 @@ from typing import Any
 
 from pomona.errors import InvalidInputError
 
-__all__ = ["OPS", "SEVERITIES", "AlertRule", "default_rules", "parse_duration"]
+__all__ = ["MAX_DURATION_S", "OPS", "SEVERITIES", "AlertRule", "default_rules", "parse_duration"]
+
+MAX_DURATION_S = 366 * 86_400.0
+"""The longest duration monitoring takes (windows, lags, cool-downs, silences …): a year,
+leap day included. Beyond it, times computed from a duration leave what a datetime and a
+64-bit millisecond column hold."""
 
 OPS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt,
@@ -32,8 +37,9 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 
 
-def parse_duration(value: object, field: str) -> float:
-    """Seconds from a number or a string like ``"90s"``, ``"15m"``, ``"1h"``, ``"7d"``."""
+def parse_duration(value: object, field: str, *, max_s: float = MAX_DURATION_S) -> float:
+    """Seconds from a number or a string like ``"90s"``, ``"15m"``, ``"1h"``, ``"7d"``, at
+    most ``max_s``."""
     if isinstance(value, bool):
         raise InvalidInputError(f"{field} must be a duration.", details={"field": field})
     if isinstance(value, int | float):
@@ -48,6 +54,11 @@ def parse_duration(value: object, field: str) -> float:
         seconds = float(found.group(1)) * _UNITS[found.group(2) or "s"]
     if not math.isfinite(seconds) or seconds < 0:
         raise InvalidInputError(f"{field} must be ≥ 0 seconds.", details={"field": field})
+    if seconds > max_s:
+        raise InvalidInputError(
+            f"{field} must be at most {max_s:g} seconds ({max_s / 86_400:g} days), got {value!r}.",
+            details={"field": field},
+        )
     return seconds
 
 

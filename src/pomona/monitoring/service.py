@@ -17,12 +17,13 @@ from pomona.errors import InvalidInputError, PomonaError
 from pomona.metadata import MetadataStore
 from pomona.monitoring._alert_store import AlertStore
 from pomona.monitoring._alerting import Alerter
+from pomona.monitoring._destinations import NotifyPolicy
 from pomona.monitoring._engine import WindowEngine
 from pomona.monitoring._logs import log_files
 from pomona.monitoring._store import MonitorRow, MonitorStore
 from pomona.monitoring.base import EventSink, ReferenceProvider
 from pomona.monitoring.drift import DriftThresholds
-from pomona.monitoring.notify import Channel, channel_from_json
+from pomona.monitoring.notify import Channel, SmtpServer, channel_from_json
 from pomona.monitoring.records import (
     ALERT_STATES,
     Alert,
@@ -56,7 +57,11 @@ class MonitoringService:
         references: finds a model's training data (the default drift reference).
         events: records ``alert.fired`` for pipeline triggers (the retraining loop).
         cache_dir: where log files are copied for DuckDB (a temporary folder if omitted).
-        smtp_password: for email channels that log in.
+        notify_policy: where notifications may go (``monitoring.webhook_urls``,
+            ``email_domains``, ``smtp_*``); by default any webhook, email through
+            ``SmtpServer()`` (127.0.0.1:25).
+        smtp_password: the password of the default policy's SMTP login (ignored with
+            ``notify_policy``).
         dashboard_url: linked from notifications.
         on_alert: creates the pipeline trigger of a monitor's ``on_alert``.
     """
@@ -69,6 +74,7 @@ class MonitoringService:
         references: ReferenceProvider | None = None,
         events: EventSink | None = None,
         cache_dir: Path | None = None,
+        notify_policy: NotifyPolicy | None = None,
         smtp_password: str | None = None,
         dashboard_url: str | None = None,
         memory_limit_mb: int = 1024,
@@ -90,7 +96,7 @@ class MonitoringService:
             self.store,
             self.alert_store,
             events=events,
-            smtp_password=smtp_password,
+            policy=notify_policy or NotifyPolicy(SmtpServer(password=smtp_password)),
             dashboard_url=dashboard_url,
         )
         self._db = metadata
@@ -172,6 +178,14 @@ class MonitoringService:
                 )
             self._on_alert(monitor, on_alert)  # its trigger first: a bad target stores nothing
         return self.store.create(monitor, replace=replace)[0].monitor
+
+    def enforce_notify_policy(self) -> NotifyPolicy:
+        """Check every notification against the policy when it is sent, whatever stored
+        its monitor (a server calls this: monitors stored over its API, or before its
+        allow-lists existed, reach allowed destinations only); returns that policy, which
+        the server also applies to the channels API clients send."""
+        self.alerter.policy = self.alerter.policy.for_server()
+        return self.alerter.policy
 
     def get(self, name: str) -> Monitor:
         return self.store.get(name).monitor
@@ -361,7 +375,7 @@ class AlertService:
         by: str | None = None,
         comment: str = "",
     ) -> Silence:
-        seconds = parse_duration(duration, "duration")
+        seconds = parse_duration(duration, "duration")  # at most MAX_DURATION_S: a year
         if seconds <= 0:
             raise InvalidInputError(
                 "A silence must last longer than 0 s.", details={"field": "duration"}

@@ -126,7 +126,7 @@ class Execution:
             opts.cache and not self.req.no_cache and node.name not in self.req.no_cache_steps
         )
         hit = self.r.store.find_cached(key) if use_cache else None
-        if hit is not None and self._usable(hit, opts.outputs):
+        if hit is not None and self._usable(hit, opts.outputs, opts.pickle):
             now = _now()
             done = dataclasses.replace(
                 rec,
@@ -142,7 +142,9 @@ class Execution:
             return
         self._submit(node, rec)
 
-    def _usable(self, hit: StepRun, outputs: tuple[str, ...]) -> bool:
+    def _usable(self, hit: StepRun, outputs: tuple[str, ...], pickle: bool) -> bool:
+        if not pickle and any(o.materializer == "pickle" for o in hit.outputs):
+            return False  # this step never writes pickles: a record that does is not its own
         names = {o.name for o in hit.outputs}
         return names == set(outputs) and all(self.r.artifacts.exists(o.digest) for o in hit.outputs)
 

@@ -17,6 +17,7 @@ from pomona.metadata.schema import pipeline_outbox as outbox
 from pomona.metadata.schema import pipeline_schedules as schedules
 from pomona.metadata.schema import pipeline_ticks as ticks
 from pomona.pipelines import _rows
+from pomona.pipelines._schedules import check_schedule
 from pomona.pipelines.records import Event, Schedule, ScheduleNotFoundError
 from pomona.types import Page
 
@@ -45,6 +46,7 @@ class SqlSchedules:
     _db: MetadataStore
 
     def create_schedule(self, schedule: Schedule) -> Schedule:
+        check_schedule(schedule)  # a body a client sent, too: nothing unreadable is stored
         row = {
             "schedule_id": schedule.schedule_id,
             "name": schedule.name,

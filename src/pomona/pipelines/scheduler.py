@@ -22,7 +22,7 @@ from typing import Any
 
 from pomona._utils.clock import now_ms, to_ms
 from pomona.errors import ConfigError, PomonaError
-from pomona.pipelines._loader import load_pipeline
+from pomona.pipelines._loader import PipelineSources, load_pipeline
 from pomona.pipelines._schedules import latest_tick
 from pomona.pipelines._sql_store import Delivery, SqlPipelineStore
 from pomona.pipelines.records import Schedule
@@ -42,6 +42,8 @@ class Scheduler:
         grace_s: a tick older than this when first seen counts as missed (default 2 polls).
         lease_s: how long an event delivery stays claimed without renewal.
         max_concurrent: runs in flight at once in ``start()`` mode.
+        sources: where stored targets may load pipelines from (a server's and ``pomona
+            scheduler``'s: schedules may come from API clients); ``None`` loads any.
     """
 
     def __init__(
@@ -53,6 +55,7 @@ class Scheduler:
         lease_s: float = 120.0,
         max_concurrent: int = 4,
         owner: str | None = None,
+        sources: PipelineSources | None = None,
     ) -> None:
         if not isinstance(service.store, SqlPipelineStore):
             raise ConfigError(
@@ -71,6 +74,14 @@ class Scheduler:
         self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._inflight: set[Future[Any]] = set()
+        self.sources = sources
+
+    def _pipeline(self, schedule: Schedule) -> Any:
+        """The schedule's pipeline, checked against ``sources`` when set."""
+        if self.sources is None:
+            return load_pipeline(schedule.target)
+        self.sources.check_executor(schedule.executor)
+        return self.sources.load(schedule.target)
 
     # --- one pass -----------------------------------------------------------------------
 
@@ -109,7 +120,7 @@ class Scheduler:
 
     def _run_tick(self, schedule: Schedule, due: int, run_id: str) -> None:
         self.service.run(
-            schedule.target,
+            self._pipeline(schedule),
             schedule.params,
             executor=schedule.executor,
             trigger=f"schedule:{schedule.name}@{_iso(due)}",
@@ -122,7 +133,7 @@ class Scheduler:
         try:
             with self._lease(delivery):
                 params = dict(schedule.params)
-                pipe = load_pipeline(schedule.target)
+                pipe = self._pipeline(schedule)
                 if "event" in inspect.signature(pipe.fn).parameters:
                     params["event"] = {"id": event.event_id, "type": event.type, **event.payload}
                 self.service.run(

@@ -39,6 +39,10 @@ Ref = str | ModelVersionRef
 class ModelRegistry(ABC):
     """Registered models, their versions, aliases with an audited history, exports."""
 
+    trusted_modules: tuple[str, ...] = ()
+    """Modules, besides each flavor's own allow-list, whose classes ``load`` may import
+    (``registry.trusted_modules``)."""
+
     # --- models and versions --------------------------------------------------------------
 
     @abstractmethod
@@ -253,17 +257,19 @@ class ModelRegistry(ABC):
         """Load a version, verifying every file's digest first.
 
         Args:
-            trust: allow types or modules outside the flavor's allow-list (runs their code).
+            trust: allow types or modules outside the flavor's allow-list and
+                ``trusted_modules`` (runs their code). A server never passes it.
             device: for torch models, e.g. ``"cpu"``; default CUDA when available.
         Raises:
             ArtifactCorruptedError: a file's bytes do not match its digest.
             UntrustedModelError: the model needs ``trust=True``.
         """
         version = self.get_version(ref)
-        flavor = get_flavor(version.flavor, trust=trust)
+        trusted = self.trusted_modules
+        flavor = get_flavor(version.flavor, trust=trust, trusted_modules=trusted)
         with tempfile.TemporaryDirectory(prefix="pomona-load-") as tmp:
             self._fetch_files(version, Path(tmp))
-            model = flavor.load(Path(tmp), trust=trust, device=device)
+            model = flavor.load(Path(tmp), trust=trust, device=device, trusted_modules=trusted)
         return LoadedModel(version, model, flavor)
 
     def input_example(self, ref: Ref) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from pomona.registry._checks import (
 )
 from pomona.registry._export_ops import ExportOps
 from pomona.registry.base import ModelRegistry, Ref
-from pomona.registry.flavors import BUILTIN_FLAVORS
+from pomona.registry.flavors import BUILTIN_FLAVORS, get_flavor
 from pomona.registry.records import Lineage, ModelVersion, RegisteredModel
 from pomona.registry.signature import Signature
 from pomona.types import Digest, ModelVersionRef, Page
@@ -159,6 +160,26 @@ class RegistryService(AliasOps, ExportOps, ModelRegistry):
                 .values(updated_ms=row["created_ms"])
             )
         return self.get_version(ModelVersionRef(name, version=number))
+
+    def check_loadable(self, flavor: str, files: Mapping[str, Digest]) -> None:
+        """Refuse a version whose files would make this registry import code outside its
+        allow-list (Pomona's model modules and ``trusted_modules``), before anything is
+        recorded: a server runs this on every version a client sends, so nothing it could
+        not load safely is ever stored. Reads only the small files that name classes.
+
+        Raises:
+            UntrustedModelError: the flavor path or a class the files name is not allowed.
+            InvalidInputError: an unknown flavor, or a file it needs is missing or malformed.
+        """
+        chosen = get_flavor(flavor, trusted_modules=self.trusted_modules)
+        stored = self._check_files(files)
+        with tempfile.TemporaryDirectory(prefix="pomona-check-") as tmp:
+
+            def fetch(path: str) -> Path:
+                dest = Path(tmp) / check_file_path(path)
+                return self._blobs.get_file(stored[path][0], dest)
+
+            chosen.check_files(list(stored), fetch, trusted_modules=self.trusted_modules)
 
     def _version_row(
         self,

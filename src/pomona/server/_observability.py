@@ -1,21 +1,16 @@
-"""Request ids, the write token, and Prometheus metrics for every request."""
+"""Request ids and Prometheus metrics for every request (credentials: ``_auth``)."""
 
 from __future__ import annotations
 
-import hmac
 import time
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pomona.server._errors import error_response
 from pomona.server._responses import new_request_id
 
 __all__ = ["ServerMetrics", "install_middleware"]
-
-_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 class ServerMetrics:
@@ -52,23 +47,21 @@ class ServerMetrics:
 
 
 class _Observe:
-    """Pure ASGI middleware: the request id, the write token, and the request metrics.
+    """Pure ASGI middleware: the request id and the request metrics.
 
     Pure ASGI rather than ``BaseHTTPMiddleware``: no task group and no wrapped body stream
     per request, which on a busy prediction endpoint is a large share of the event loop.
     """
 
-    def __init__(self, app: ASGIApp, metrics: ServerMetrics, token: str | None) -> None:
+    def __init__(self, app: ASGIApp, metrics: ServerMetrics) -> None:
         self.app = app
         self.metrics = metrics
-        self.expected = None if token is None else f"Bearer {token}".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        given_id = headers.get(b"x-request-id")
+        given_id = next((v for k, v in scope["headers"] if k == b"x-request-id"), None)
         request_id = given_id.decode("latin-1") if given_id else new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
         id_header = (b"x-request-id", request_id.encode("latin-1"))
@@ -85,11 +78,6 @@ class _Observe:
         metrics.in_flight.inc()
         start = time.perf_counter()
         try:
-            if self.expected is not None and method not in _SAFE_METHODS:
-                given = headers.get(b"authorization", b"")
-                if not hmac.compare_digest(given, self.expected):
-                    await _unauthorized()(scope, receive, send_with_id)
-                    return
             await self.app(scope, receive, send_with_id)
         finally:
             metrics.in_flight.dec()
@@ -98,16 +86,7 @@ class _Observe:
             metrics.requests.labels(route, method, str(status)).inc()
 
 
-def _unauthorized() -> Response:
-    return error_response(
-        401,
-        "unauthorized",
-        "This server requires a token for writes.",
-        hint="Send 'Authorization: Bearer <token>' (set POMONA_TOKEN for the SDK).",
-        headers={"WWW-Authenticate": "Bearer"},
-    )
-
-
-def install_middleware(app: FastAPI, metrics: ServerMetrics, token: str | None) -> None:
-    """Add the request-id, token and metrics middleware to ``app``."""
-    app.add_middleware(_Observe, metrics=metrics, token=token)
+def install_middleware(app: FastAPI, metrics: ServerMetrics) -> None:
+    """Add the request-id and metrics middleware to ``app`` (outermost: it sees every
+    answer, the auth middleware's refusals included)."""
+    app.add_middleware(_Observe, metrics=metrics)

@@ -15,8 +15,11 @@ from starlette.concurrency import run_in_threadpool
 from pomona import __version__
 from pomona.client.workspace import Workspace
 from pomona.errors import ConfigError, PomonaError
+from pomona.server._auth import install_auth
 from pomona.server._errors import install_error_handlers
 from pomona.server._heap import settle_heap
+from pomona.server._limits import install_body_limits
+from pomona.server._login import login_router
 from pomona.server._observability import ServerMetrics, install_middleware
 from pomona.server.routes.datasets import datasets_router
 from pomona.server.routes.features import features_router
@@ -47,10 +50,18 @@ def create_app(
 
     Args:
         ws: the workspace whose stores the server serves (embedded, not remote).
-        token: when set, every write must carry ``Authorization: Bearer <token>``.
+        token: when set, every route but the health probes (and ``/metrics`` with
+            ``server.metrics_public``) needs ``Authorization: Bearer <token>`` or the
+            dashboard's session cookie (``/login``); at least 32 characters.
         dashboard: mount the dashboard pages at ``/``.
         settle_gc: tune this process's garbage collector for serving after start-up and
             model loads (``pomona server`` does; see ``pomona.server._heap``).
+
+    Raises:
+        ConfigError: a token shorter than 32 characters, or a remote workspace.
+
+    The Host allow-list (``server.allowed_hosts``), the cross-site check of browser writes
+    and the security headers apply with or without a token (see ``pomona.server._auth``).
     """
     service = ws.runs
     if ws.remote or not isinstance(service, TrackingService):
@@ -77,7 +88,9 @@ def create_app(
     )
     metrics = ServerMetrics()
     install_error_handlers(app)
-    install_middleware(app, metrics, token)
+    install_body_limits(app, ws.settings.server)  # inside the token check: 401 comes first
+    install_auth(app, token, ws.settings.server)  # Host, credentials, cross-site, headers
+    install_middleware(app, metrics)
     # serving first: prediction routes are the ones matched most often
     app.include_router(serving_router(ws, settle_heap if settle_gc else None))
     app.include_router(runs_router(service))
@@ -92,8 +105,10 @@ def create_app(
     if dashboard:
         from pomona.dashboard import mount_dashboard
 
+        app.include_router(login_router(token, ws.settings.server.session_hours))
         mount_dashboard(app, ws)
     app.state.workspace = ws
+    app.state.token = token
     app.state.metrics = metrics
     return app
 

@@ -22,7 +22,7 @@ from pomona.errors import ConfigError
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-__all__ = ["WORKER_ENV", "is_loopback", "serve", "worker_app"]
+__all__ = ["WORKER_ENV", "check_bind", "is_loopback", "serve", "worker_app"]
 
 WORKER_ENV = "_POMONA_SERVER_WORKER"
 """The environment variable that hands a worker its workspace, token and settings."""
@@ -41,6 +41,46 @@ def is_loopback(host: str) -> bool:
             return False
 
 
+def _loopback_name(name: str) -> bool:
+    """Whether an allowed host name only ever means this machine (no DNS lookup)."""
+    name = name.strip().strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, token: str | None, allowed_hosts: list[str]) -> None:
+    """Refuse settings that would serve beyond this machine unsafely or uselessly.
+
+    Raises:
+        ConfigError: a token shorter than 32 characters; a bind beyond loopback without a
+            token, or with a Host allow-list that names only loopback (every request from
+            another machine would get 400).
+    """
+    from pomona.server._auth import check_token
+
+    check_token(token)
+    if is_loopback(host):
+        return
+    if not token:
+        raise ConfigError(
+            f"Binding {host} exposes the server beyond this machine, and no token is set.",
+            hint="Set POMONA_TOKEN (every request must then carry it, or log in to the "
+            "dashboard), or bind 127.0.0.1.",
+        )
+    if all(_loopback_name(name) for name in allowed_hosts):
+        raise ConfigError(
+            f"Binding {host} serves other machines, but server.allowed_hosts names only "
+            f"this one ({', '.join(allowed_hosts) or 'nothing'}): it would answer 400 to them.",
+            hint="List the names clients use, e.g. POMONA_SERVER_ALLOWED_HOSTS="
+            "'[\"ml.example.com\"]' (or '[\"*\"]' behind a proxy that checks Host).",
+            details={"field": "server.allowed_hosts"},
+        )
+
+
 def serve(
     ws: Workspace,
     *,
@@ -53,17 +93,13 @@ def serve(
     """Serve the workspace until interrupted.
 
     Raises:
-        ConfigError: bound beyond loopback without a token.
+        ConfigError: see ``check_bind``.
     """
     import uvicorn
 
     from pomona.server.app import create_app
 
-    if not is_loopback(host) and not token:
-        raise ConfigError(
-            f"Binding {host} exposes the server beyond this machine, and no token is set.",
-            hint="Set POMONA_TOKEN (every write must then carry it), or bind 127.0.0.1.",
-        )
+    check_bind(host, token, ws.settings.server.allowed_hosts)
     workers = ws.settings.server.workers
     if workers <= 1:
         app = create_app(ws, token=token, dashboard=dashboard, settle_gc=True)
@@ -81,10 +117,34 @@ def serve(
     )
 
 
+_SKIP = object()
+
+
+def _plain(value: Any) -> Any:
+    """A setting's value as JSON (secrets revealed, paths as text), or ``_SKIP`` for values
+    that are not plain data (nested sections)."""
+    from pydantic import SecretStr
+
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, Path):
+        return str(value)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, list | tuple):
+        items = [_plain(v) for v in value]
+        return _SKIP if any(v is _SKIP for v in items) else items
+    if isinstance(value, dict):
+        pairs = {str(k): _plain(v) for k, v in value.items()}
+        return _SKIP if any(v is _SKIP for v in pairs.values()) else pairs
+    return _SKIP
+
+
 def _worker_spec(ws: Workspace, token: str | None, dashboard: bool) -> dict[str, Any]:
     """What a worker needs to open the same workspace with the same settings: every
-    scalar setting of each section, as dotted overrides."""
-    from pydantic import BaseModel, SecretStr
+    setting of each section that is plain data (scalars, and lists and tables of them such
+    as ``server.allowed_hosts`` or ``datasets.allowed_roots``), as dotted overrides."""
+    from pydantic import BaseModel
 
     settings = ws.settings
     overrides: dict[str, Any] = {}
@@ -93,12 +153,8 @@ def _worker_spec(ws: Workspace, token: str | None, dashboard: bool) -> dict[str,
         if not isinstance(section, BaseModel):
             continue
         for field in type(section).model_fields:
-            value = getattr(section, field)
-            if isinstance(value, SecretStr):
-                value = value.get_secret_value()
-            elif isinstance(value, Path):
-                value = str(value)
-            if value is None or isinstance(value, str | int | float | bool):
+            value = _plain(getattr(section, field))
+            if value is not _SKIP:
                 overrides[f"{name}.{field}"] = value
     return {
         "home": str(Path(settings.home).resolve()),

@@ -47,6 +47,17 @@ HEALTHCHECK --interval=10s --timeout=3s --retries=3 \\
 CMD ["pomona", "server", "--workspace", "/srv"]
 """
 
+_IMAGE_TOML = """\
+[project]
+name = "pomona"
+
+# The container binds 0.0.0.0 behind a Service or load balancer that names it in many
+# ways; POMONA_TOKEN guards every route. List the names to answer instead of '*' with
+# -e POMONA_SERVER_ALLOWED_HOSTS='["ml.example.com"]'.
+[server]
+allowed_hosts = ["*"]
+"""
+
 _README = """\
 # Docker build context for deployment '{name}'
 
@@ -113,7 +124,7 @@ def _docker(dep: Deployment, dest: Path) -> Path:
     }
     (dest / "Dockerfile").write_text(_DOCKERFILE.format(**fields))
     (dest / "README.md").write_text(_README.format(**fields))
-    (dest / "pomona.toml").write_text('[project]\nname = "pomona"\n')
+    (dest / "pomona.toml").write_text(_IMAGE_TOML)
     (dest / "deployment.json").write_text(json.dumps(dep.to_json(), indent=2))
     (dest / ".dockerignore").write_text("**/__pycache__\n**/*.pyc\n")
     return dest

@@ -181,14 +181,30 @@ def _estimator(path: str) -> Any:
             details={"field": "model.estimator"},
         )
     try:
-        found = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
+        found = vars(importlib.import_module(module)).get(name)  # no attribute walk
+    except ImportError:
         found = None
-    if not isinstance(found, type) or not hasattr(found, "fit"):
+    if not _is_model_class(found):
         raise InvalidInputError(
-            f"'{path}' is not an estimator class.", details={"field": "model.estimator"}
+            f"'{path}' is not an estimator class.",
+            hint="Name a scikit-learn or LightGBM classifier or regressor class.",
+            details={"field": "model.estimator"},
         )
     return found
+
+
+def _is_model_class(found: object) -> bool:
+    """A classifier or regressor class defined in scikit-learn or LightGBM: a description
+    (a schedule's parameters) may not reach a function, a class some module merely imported,
+    or a transformer whose parameters read files (``CountVectorizer(input="filename")``)."""
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+
+    return (
+        isinstance(found, type)
+        and issubclass(found, BaseEstimator)
+        and issubclass(found, ClassifierMixin | RegressorMixin)
+        and found.__module__.startswith(_ESTIMATOR_PACKAGES)
+    )
 
 
 def search_space(space: dict[str, Any], *, prefix: str = "") -> dict[str, Any]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -105,6 +106,22 @@ class ArtifactStoreContract(ABC):
     def test_iter_digests_lists_every_blob(self, store: ArtifactStore) -> None:
         assert list(store.iter_digests()) == []
         digests = {store.put_bytes(f"blob {i}".encode())[0] for i in range(5)}
+        assert sorted(store.iter_digests()) == sorted(digests)
+
+    def test_stored_times_for_gc(self, store: ArtifactStore) -> None:
+        """``pomona gc`` frees an unreferenced blob only once it is older than a grace
+        period: a backend tells when each blob was stored (or ``None``: never freed)."""
+        before = time.time_ns() // 1_000_000 - 2_000  # object stores keep whole seconds
+        digests = {store.put_bytes(f"aged {i}".encode())[0] for i in range(3)}
+        after = time.time_ns() // 1_000_000 + 2_000
+        listed = dict(store.iter_stored())
+        assert set(listed) == digests
+        for digest in digests:
+            stored = store.stored_at_ms(digest)
+            assert stored is None or before <= stored <= after
+            assert listed[digest] == stored
+        assert store.stored_at_ms(MISSING) is None
+        assert store.discard_partial(after) >= 0  # leaves complete blobs alone
         assert sorted(store.iter_digests()) == sorted(digests)
 
     def test_large_payload_streams_in_chunks(self, store: ArtifactStore) -> None:

@@ -23,14 +23,18 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, delete
 
 from pomona._utils.clock import now_ms
+from pomona._utils.numbers import INT64_MAX
 from pomona.errors import ConflictError, InvalidInputError
 from pomona.metadata import MetadataStore
 from pomona.metadata.schema import study_journal
 
-__all__ = ["MAX_READ", "StudyJournal", "StudyJournalAPI", "check_study_name"]
+__all__ = ["MAX_READ", "MAX_SEQ", "StudyJournal", "StudyJournalAPI", "check_study_name"]
 
 MAX_READ = 5000
 """Entries returned by one read; callers page with ``start``."""
+MAX_SEQ = INT64_MAX - MAX_READ
+"""The last ``start`` a reader may ask for: ``seq`` is a 64-bit column, and a read or an
+append covers up to ``MAX_READ`` entries from there."""
 _RETRIES = 50
 
 
@@ -60,11 +64,11 @@ def check_study_name(name: str) -> str:
 
 def _check_read(study: str, start: int, limit: int) -> None:
     check_study_name(study)
-    if start < 0 or not 1 <= limit <= MAX_READ:
+    if not 0 <= start <= MAX_SEQ or not 1 <= limit <= MAX_READ:
         raise InvalidInputError(
-            f"Read entries from start >= 0, at most {MAX_READ} at a time "
+            f"Read entries from 0 <= start <= {MAX_SEQ}, at most {MAX_READ} at a time "
             f"(start={start}, limit={limit}).",
-            details={"field": "start"},
+            details={"field": "start" if 1 <= limit <= MAX_READ else "limit"},
         )
 
 

@@ -46,7 +46,7 @@ def test_explain_names_the_source_of_every_value(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("POMONA_SERVER_HOST", "127.0.0.4")
-    monkeypatch.setenv("POMONA_TOKEN", "s3cret")
+    monkeypatch.setenv("POMONA_TOKEN", "a-secret-token-of-32-characters!")
     rows = {r.key: r for r in explain_settings(home)}
     assert (rows["server.host"].value, rows["server.host"].source) == ("127.0.0.4", "env")
     assert rows["server.port"].source == "pomona.toml"

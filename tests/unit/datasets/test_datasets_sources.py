@@ -56,15 +56,21 @@ def test_files_whose_schemas_disagree_are_refused(
 
 def test_a_malformed_csv_row_is_named_by_file_and_line(tmp_path: Path) -> None:
     (tmp_path / "t.csv").write_text("a,b\n1,2\n3,4,5\n6,7\n")
-    with pytest.raises(InvalidInputError, match=r"'t.csv', line 3: Expected 2 columns, got 3"):
+    with pytest.raises(
+        InvalidInputError, match=r"'t.csv', line 3: Expected 2 columns, got 3\."
+    ) as caught:
         _read(open_source(tmp_path / "t.csv"))
+    assert "3,4,5" not in str(caught.value)
 
 
 def test_a_value_of_the_wrong_type_deep_in_a_csv_is_named_by_line(tmp_path: Path) -> None:
     rows = "1,2\n" * 2_500_000  # 10 MB: past the first block, whose types pyarrow infers
     (tmp_path / "big.csv").write_text(f"a,b\n{rows}7,oops\n")
-    with pytest.raises(InvalidInputError, match=r"'big.csv', line 2500002: .*invalid value 'oops'"):
+    with pytest.raises(
+        InvalidInputError, match=r"'big.csv', line 2500002: column 'b' holds a value that is not"
+    ) as caught:
         _read(open_source(tmp_path / "big.csv"))
+    assert "oops" not in str(caught.value)  # a file's contents stay out of messages
 
 
 def test_an_unreadable_parquet_file_is_named(tmp_path: Path) -> None:
@@ -98,6 +104,22 @@ def test_paths_outside_the_allowed_roots_are_refused(tmp_path: Path) -> None:
     (allowed / "link.csv").symlink_to(other / "t.csv")
     with pytest.raises(InvalidInputError, match="outside"):
         open_source(allowed, allowed_roots=[allowed])
+
+
+def test_urls_naming_local_files_do_not_bypass_the_roots(tmp_path: Path) -> None:
+    allowed = tmp_path / "data"
+    allowed.mkdir()
+    table = tmp_path / "t.csv"
+    table.write_text("a\n1\n")
+    for source in (
+        f"local://{table}",
+        f"file://{table}",
+        f"simplecache::file://{table}",
+        "memory://t.csv",
+    ):
+        with pytest.raises(InvalidInputError, match=r"outside|local disk|chained"):
+            open_source(source, allowed_roots=[allowed])
+    assert open_source(f"local://{table}").kind == "table"  # no roots: the user's own files
 
 
 def test_a_query_needs_a_database_url_and_a_url_needs_a_query(tmp_path: Path) -> None:

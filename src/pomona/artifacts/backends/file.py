@@ -69,6 +69,8 @@ class FileArtifactStore(ArtifactStore):
                     dest.parent.mkdir(parents=True, exist_ok=True)
                     os.replace(tmp_name, dest)
                     _fsync_dir(dest.parent)
+                else:
+                    _touch(dest)
             finally:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp_name)
@@ -103,6 +105,7 @@ class FileArtifactStore(ArtifactStore):
         for name, digest, _ in written:
             dest = str(self._path(digest))
             if os.path.exists(dest):
+                _touch(dest)
                 continue
             parent = os.path.dirname(dest)
             if parent not in made:
@@ -140,6 +143,38 @@ class FileArtifactStore(ArtifactStore):
                 for blob in prefix.iterdir():
                     with contextlib.suppress(InvalidInputError):
                         yield check_digest(f"sha256:{prefix.name}{blob.name}")
+
+    def stored_at_ms(self, digest: Digest) -> int | None:
+        try:
+            return os.stat(self._path(digest)).st_mtime_ns // 1_000_000
+        except FileNotFoundError:
+            return None
+
+    def iter_stored(self) -> Iterator[tuple[Digest, int | None]]:
+        base = self.root / "sha256"
+        with _translate(f"list {base}"):
+            prefixes = sorted(p for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+            for prefix in prefixes:
+                with os.scandir(prefix) as entries:
+                    for entry in entries:
+                        with contextlib.suppress(InvalidInputError, FileNotFoundError):
+                            digest = check_digest(f"sha256:{prefix.name}{entry.name}")
+                            yield digest, entry.stat().st_mtime_ns // 1_000_000
+
+    def discard_partial(self, older_than_ms: int) -> int:
+        """Remove temporary files of writes a killed process left in ``<root>/tmp``."""
+        tmp_dir = self.root / "tmp"
+        removed = 0
+        with _translate(f"clean {tmp_dir}"):
+            if not tmp_dir.is_dir():
+                return 0
+            with os.scandir(tmp_dir) as entries:
+                for entry in entries:
+                    with contextlib.suppress(FileNotFoundError):
+                        if entry.stat().st_mtime_ns // 1_000_000 < older_than_ms:
+                            os.unlink(entry.path)
+                            removed += 1
+        return removed
 
     def _path(self, digest: Digest) -> Path:
         return self.root / blob_key(check_digest(digest))
@@ -198,6 +233,13 @@ def _copy_hashing(stream: BinaryIO, fd: int, *, sync: bool = True) -> tuple[Dige
         if sync:
             os.fsync(out.fileno())
     return Digest("sha256:" + hasher.hexdigest()), size
+
+
+def _touch(path: str | Path) -> None:
+    """Mark an existing blob as stored now: ``pomona gc`` spares blobs younger than its
+    grace period, and a write that finds its content already stored is such a write."""
+    with contextlib.suppress(OSError):
+        os.utime(path)
 
 
 def _fsync_dir(path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import threading
+import time
 from collections.abc import Iterator
 from typing import BinaryIO, ClassVar
 
@@ -31,6 +32,7 @@ class MemoryArtifactStore(ArtifactStore):
 
     def __init__(self) -> None:
         self._blobs: dict[Digest, bytes] = {}
+        self._stored_ms: dict[Digest, int] = {}
         self._lock = threading.Lock()
 
     @property
@@ -47,6 +49,7 @@ class MemoryArtifactStore(ArtifactStore):
         data = buffer.getvalue()
         with self._lock:
             self._blobs.setdefault(digest, data)
+            self._stored_ms[digest] = time.time_ns() // 1_000_000
         return digest, len(data)
 
     def open(self, digest: Digest) -> HashingReader:
@@ -64,11 +67,17 @@ class MemoryArtifactStore(ArtifactStore):
         digest = check_digest(digest)
         with self._lock:
             self._blobs.pop(digest, None)
+            self._stored_ms.pop(digest, None)
 
     def iter_digests(self) -> Iterator[Digest]:
         with self._lock:
             digests = list(self._blobs)
         return iter(digests)
+
+    def stored_at_ms(self, digest: Digest) -> int | None:
+        digest = check_digest(digest)
+        with self._lock:
+            return self._stored_ms.get(digest)
 
     def _get(self, digest: Digest) -> bytes:
         digest = check_digest(digest)

@@ -9,8 +9,9 @@ import contextlib
 import hashlib
 import threading
 import uuid
-from collections.abc import Iterator
-from typing import BinaryIO, ClassVar, cast
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any, BinaryIO, ClassVar, cast
 
 import aiohttp
 import botocore.exceptions
@@ -159,6 +160,24 @@ class S3ArtifactStore(ArtifactStore):
             with contextlib.suppress(InvalidInputError):
                 yield check_digest(f"sha256:{parts[-2]}{parts[-1]}")
 
+    def stored_at_ms(self, digest: Digest) -> int | None:
+        path = self._blob_path(digest)
+        with self._translate("stat a blob"):
+            try:
+                info = self._fs().info(path)
+            except FileNotFoundError:
+                return None
+        return _modified_ms(info)
+
+    def iter_stored(self) -> Iterator[tuple[Digest, int | None]]:
+        base = self._path("sha256")
+        with self._translate("list blobs"):
+            found: dict[str, Any] = self._fs().find(base, detail=True)
+        for path, info in found.items():
+            parts = path.rsplit("/", 2)
+            with contextlib.suppress(InvalidInputError):
+                yield check_digest(f"sha256:{parts[-2]}{parts[-1]}"), _modified_ms(info)
+
     def close(self) -> None:
         """Close the S3 client's connections; a later call opens a new client."""
         with self._lock:
@@ -218,6 +237,12 @@ class S3ArtifactStore(ArtifactStore):
             ) from exc
         except _FOREIGN as exc:
             raise BackendError(f"Could not {action} in {self.url}: {exc}.") from exc
+
+
+def _modified_ms(info: Mapping[str, Any]) -> int | None:
+    """An object's ``LastModified`` (epoch ms), or ``None`` when the listing lacks it."""
+    modified = info.get("LastModified")
+    return int(modified.timestamp() * 1000) if isinstance(modified, datetime) else None
 
 
 class _Reader:

@@ -2,7 +2,10 @@
 
 A transform is saved as ``{"transform": name, "format": 1, "params": {...}, "state": {...}}``
 (plain JSON, never pickle) and ``load_transform`` rebuilds an identical object, so the
-object fitted in training is exactly what serving applies.
+object fitted in training is exactly what serving applies. The name is looked up in a table
+of the ``Transform`` subclasses defined in this process (Pomona's, which keep their names
+against any later class) and whatever code the process itself runs: nothing is ever
+imported by name.
 """
 
 from __future__ import annotations
@@ -35,8 +38,15 @@ class Transform(ABC):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if cls.__dict__.get("name"):
-            _REGISTRY[cls.name] = cls
+        name = cls.__dict__.get("name")
+        if not name:
+            return
+        known = _REGISTRY.get(name)  # the first class keeps its name (Pomona's, imported first)
+        if known is None or (known.__module__, known.__qualname__) == (
+            cls.__module__,
+            cls.__qualname__,
+        ):  # a module reloaded
+            _REGISTRY[name] = cls
 
     @abstractmethod
     def fit(self, data: object) -> Self:
@@ -129,10 +139,18 @@ def load_transform(data: Mapping[str, Any] | bytes | str) -> Transform:
             f"Transform format {data.get('format')} is not supported (expected {_FORMAT}).",
             hint="Save it again with this version of Pomona.",
         )
+    params = data.get("params") or {}
+    if not isinstance(params, Mapping) or not all(isinstance(k, str) for k in params):
+        raise InvalidInputError(
+            f"The parameters of {cls.name} must be an object.",
+            details={"field": "transform.params"},
+        )
     try:
-        transform = cls(**dict(data.get("params") or {}))
+        transform = cls(**dict(params))
     except TypeError as exc:
-        raise InvalidInputError(f"Bad parameters for {cls.name}: {exc}.") from exc
+        raise InvalidInputError(
+            f"Bad parameters for {cls.name}: {exc}.", details={"field": "transform.params"}
+        ) from exc
     if data.get("state") is not None:
         transform._load_state(data["state"])
     return transform

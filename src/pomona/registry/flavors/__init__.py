@@ -1,15 +1,18 @@
 """Model flavors: save, load, predict and export one kind of model with safe formats.
 
 Built-ins: ``sklearn`` (skops), ``lightgbm`` (its text format), ``torch`` (safetensors).
-More come from the ``pomona.flavors`` entry-point group or a ``module:Class`` path.
+More come from the ``pomona.flavors`` entry-point group, or a ``module:Class`` path in a
+module listed in ``registry.trusted_modules``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 
 from pomona.errors import ConfigError, InvalidInputError
-from pomona.plugins import load_class
+from pomona.plugins import is_trusted_module, load_class
+from pomona.registry._trusted import TRUST_HINT, trusted_class
 from pomona.registry.errors import UntrustedModelError
 from pomona.registry.flavors.base import Array, Flavor, OnnxModel
 
@@ -24,20 +27,34 @@ _EXTRAS = {"lightgbm": "lightgbm", "sklearn": "sklearn", "torch": "torch"}
 _DETECT_ORDER = ("lightgbm", "torch", "sklearn")  # LightGBM's wrappers are sklearn estimators
 
 
-def get_flavor(name: str, *, trust: bool = False) -> Flavor:
+def get_flavor(name: str, *, trust: bool = False, trusted_modules: Sequence[str] = ()) -> Flavor:
     """The flavor registered under ``name``: a built-in, a ``pomona.flavors`` entry point,
-    or, with ``trust=True`` only (importing a module runs its code), a ``module:Class`` path.
+    or a ``module:Class`` path whose module is in ``trusted_modules`` (or any module with
+    ``trust=True``: importing a module runs its code). The class must be a ``Flavor``
+    defined in that module under one name.
 
     Raises:
         InvalidInputError: no flavor has this name.
-        UntrustedModelError: a ``module:Class`` path without ``trust``.
+        UntrustedModelError: a ``module:Class`` path outside ``trusted_modules`` without
+            ``trust``, or one that does not name a ``Flavor`` class.
     """
-    if ":" in name and name not in BUILTIN_FLAVORS and not trust:
+    if name in BUILTIN_FLAVORS or ":" not in name:
+        return _flavor(name)
+    if not trust and not is_trusted_module(name.partition(":")[0], trusted_modules):
         raise UntrustedModelError(
             f"The flavor '{name}' is a module path; importing it runs its code.",
+            hint=TRUST_HINT,
             details={"field": "flavor"},
         )
-    return _flavor(name)
+    cls = trusted_class(
+        name, Flavor, allowed=trusted_modules, field="flavor", what="flavor", trust=trust
+    )
+    return _instance(cls)
+
+
+@cache
+def _instance(cls: type[Flavor]) -> Flavor:
+    return cls()
 
 
 @cache

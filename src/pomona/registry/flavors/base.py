@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any, ClassVar
@@ -66,13 +66,43 @@ class Flavor(ABC):
         """Write the model's files into ``folder``; returns their names."""
 
     @abstractmethod
-    def load(self, folder: Path, *, trust: bool = False, device: str | None = None) -> object:
+    def load(
+        self,
+        folder: Path,
+        *,
+        trust: bool = False,
+        device: str | None = None,
+        trusted_modules: Sequence[str] = (),
+    ) -> object:
         """Rebuild the model from ``folder``.
 
+        Args:
+            trust: import any module the files name (an embedded caller's choice).
+            trusted_modules: modules whose classes may be imported besides the flavor's
+                own allow-list (``registry.trusted_modules``).
         Raises:
             UntrustedModelError: loading would run code outside the allow-list and
                 ``trust`` is false.
         """
+
+    def check_files(
+        self,
+        names: Collection[str],
+        fetch: Callable[[str], Path],
+        *,
+        trusted_modules: Sequence[str] = (),
+    ) -> None:
+        """Refuse files that would make ``load`` import code outside the allow-list, without
+        loading them (a server runs this on a client's version before recording it).
+
+        Args:
+            names: the version's file names.
+            fetch: one of them, copied to a local path.
+        Raises:
+            UntrustedModelError: the files name code outside the allow-list.
+            InvalidInputError: a file the flavor needs is missing or malformed.
+        """
+        return None  # a flavor whose files name no code has nothing to check
 
     @abstractmethod
     def predict(self, model: object, inputs: object) -> Array:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
+from pomona.errors import InvalidInputError
 from pomona.registry.flavors.base import Array, Flavor, OnnxModel, mro_roots, require
 from pomona.registry.signature import Signature, as_array, is_table
 
@@ -63,11 +64,31 @@ class LightGBMFlavor(Flavor):
         (folder / META_FILE).write_text(json.dumps(meta))
         return [MODEL_FILE, META_FILE]
 
-    def load(self, folder: Path, *, trust: bool = False, device: str | None = None) -> object:
+    def load(
+        self,
+        folder: Path,
+        *,
+        trust: bool = False,
+        device: str | None = None,
+        trusted_modules: Sequence[str] = (),
+    ) -> object:
         lgb = require("lightgbm", self.extra)
         booster = lgb.Booster(model_file=str(folder / MODEL_FILE))
         meta = json.loads((folder / META_FILE).read_text())
         return LightGBMModel(booster, meta.get("classes"))
+
+    def check_files(
+        self,
+        names: Collection[str],
+        fetch: Callable[[str], Path],
+        *,
+        trusted_modules: Sequence[str] = (),
+    ) -> None:
+        if not {MODEL_FILE, META_FILE} <= set(names):
+            raise InvalidInputError(
+                f"A lightgbm model needs the files {MODEL_FILE} and {META_FILE}.",
+                details={"field": "files"},
+            )
 
     def predict(self, model: object, inputs: object) -> Array:
         return np.asarray(self._wrap(model).predict(inputs))

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
+from pomona.errors import InvalidInputError
 from pomona.registry.errors import ExportNotSupportedError, UntrustedModelError
 from pomona.registry.flavors.base import Array, Flavor, OnnxModel, mro_roots, require
 from pomona.registry.signature import Signature, as_array, is_table
@@ -24,7 +26,8 @@ TRUSTED_PREFIXES = (
     "collections.",
     "pomona.training.image_features.ImageFeatures",
 )
-"""Modules whose classes skops may rebuild without ``trust=True`` (functions need it)."""
+"""Modules whose classes skops may rebuild without ``trust=True`` (functions need it);
+``registry.trusted_modules`` adds whole modules."""
 
 
 class SklearnFlavor(Flavor):
@@ -41,17 +44,42 @@ class SklearnFlavor(Flavor):
         sio.dump(model, folder / FILE)
         return [FILE]
 
-    def load(self, folder: Path, *, trust: bool = False, device: str | None = None) -> object:
+    def load(
+        self,
+        folder: Path,
+        *,
+        trust: bool = False,
+        device: str | None = None,
+        trusted_modules: Sequence[str] = (),
+    ) -> object:
         sio = require("skops.io", self.extra)
         path = folder / FILE
         untrusted: list[str] = sio.get_untrusted_types(file=path)
-        refused = [t for t in untrusted if not _is_trusted_type(t)]
-        if refused and not trust:
-            raise UntrustedModelError(
-                f"The model file holds types outside Pomona's allow-list: {', '.join(refused)}.",
-                details={"types": refused},
-            )
+        if not trust:
+            _refuse_untrusted(untrusted, trusted_modules)
         return sio.load(path, trusted=untrusted)
+
+    def check_files(
+        self,
+        names: Collection[str],
+        fetch: Callable[[str], Path],
+        *,
+        trusted_modules: Sequence[str] = (),
+    ) -> None:
+        if FILE not in names:
+            raise InvalidInputError(
+                f"A sklearn model needs the file {FILE}.", details={"field": "files"}
+            )
+        if importlib.util.find_spec("skops") is None:
+            return  # this server cannot load it either; load() checks where it is loaded
+        sio = require("skops.io", self.extra)
+        try:
+            untrusted: list[str] = sio.get_untrusted_types(file=fetch(FILE))
+        except Exception as exc:  # skops raises zipfile, JSON and its own errors
+            raise InvalidInputError(
+                f"{FILE} is not a skops file: {exc}.", details={"field": FILE}
+            ) from exc
+        _refuse_untrusted(untrusted, trusted_modules)
 
     def predict(self, model: object, inputs: object) -> Array:
         return np.asarray(model.predict(_input(inputs)))  # type: ignore[attr-defined]
@@ -113,16 +141,28 @@ class SklearnFlavor(Flavor):
         return OnnxModel(proto.SerializeToString(), outputs, opset)
 
 
-def _is_trusted_type(name: str) -> bool:
-    """A class (not a function) defined in scikit-learn, numpy, scipy.sparse, or Pomona's
-    stateless ``ImageFeatures``."""
-    if not name.startswith(TRUSTED_PREFIXES):
-        return False
+def _refuse_untrusted(untrusted: Sequence[str], trusted_modules: Sequence[str]) -> None:
+    refused = [t for t in untrusted if not _is_trusted_type(t, trusted_modules)]
+    if refused:
+        raise UntrustedModelError(
+            f"The model file holds types outside Pomona's allow-list: {', '.join(refused)}.",
+            hint="Load it with trust=True only if you trust where it came from; or add their "
+            "modules to registry.trusted_modules in the workspace's pomona.toml.",
+            details={"field": f"{FILE} types", "types": refused},
+        )
+
+
+def _is_trusted_type(name: str, trusted_modules: Sequence[str] = ()) -> bool:
+    """A class (not a function) defined under one name in scikit-learn, numpy,
+    scipy.sparse, Pomona's stateless ``ImageFeatures``, or a module the owner trusts."""
     module, _, attr = name.rpartition(".")
-    try:
-        return isinstance(getattr(importlib.import_module(module), attr), type)
-    except (ImportError, AttributeError):
+    if not name.startswith(TRUSTED_PREFIXES) and module not in trusted_modules:
         return False
+    try:
+        found = vars(importlib.import_module(module)).get(attr)
+    except ImportError:
+        return False
+    return isinstance(found, type) and found.__module__ == module and found.__qualname__ == attr
 
 
 def _input(inputs: object) -> object:

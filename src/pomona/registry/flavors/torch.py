@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
+import importlib.util
 import inspect
 import json
 import logging
 import tempfile
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
 from pomona.errors import InvalidInputError
+from pomona.plugins import is_trusted_module, split_target
+from pomona.registry._trusted import (
+    POMONA_MODEL_MODULES,
+    TORCH_LAYER_MODULES,
+    TRUST_HINT,
+    trusted_class,
+)
 from pomona.registry.errors import ExportNotSupportedError, UntrustedModelError
 from pomona.registry.flavors.base import Array, Flavor, OnnxModel, mro_roots, require
 from pomona.registry.signature import Signature, as_array
@@ -24,8 +31,12 @@ __all__ = ["TRUSTED_MODULES", "TorchFlavor"]
 
 WEIGHTS = "model.safetensors"
 META = "torch.json"
-TRUSTED_MODULES = ("pomona.", "torch.nn.")
-"""Modules whose classes load without ``trust=True`` (importing a module runs its code)."""
+MAX_META_BYTES = 1024**2
+TRUSTED_MODULES = (*POMONA_MODEL_MODULES, TORCH_LAYER_MODULES)
+"""Modules whose ``nn.Module`` classes load without ``registry.trusted_modules`` or
+``trust=True`` (importing a module runs its code): Pomona's model modules and PyTorch's
+layer modules."""
+CLASS_FIELD = f"{META} class"
 
 
 class TorchFlavor(Flavor):
@@ -34,6 +45,8 @@ class TorchFlavor(Flavor):
     The module is rebuilt as ``Class(**init_kwargs)``: pass ``init_kwargs`` in the
     register options, or give the module an ``init_kwargs`` dict attribute (``AppleCNN``
     does). It runs on CUDA when available, else on the CPU, unless ``device`` is given.
+    ``Class`` must be an ``nn.Module`` subclass defined at the top level of a module on the
+    allow-list (``TRUSTED_MODULES`` plus ``registry.trusted_modules``).
     """
 
     name: ClassVar[str] = "torch"
@@ -56,7 +69,7 @@ class TorchFlavor(Flavor):
                 hint="Pass init_kwargs made of numbers, strings, lists and dicts.",
                 details={"field": "options.init_kwargs"},
             ) from exc
-        if "<locals>" in cls.__qualname__ or cls.__module__ == "__main__":
+        if "." in cls.__qualname__ or cls.__module__ == "__main__":
             raise InvalidInputError(
                 f"{cls.__qualname__} is not importable from another process.",
                 hint="Define the module class at the top level of an importable module.",
@@ -67,23 +80,69 @@ class TorchFlavor(Flavor):
         (folder / META).write_text(encoded)
         return [WEIGHTS, META]
 
-    def load(self, folder: Path, *, trust: bool = False, device: str | None = None) -> object:
+    def load(
+        self,
+        folder: Path,
+        *,
+        trust: bool = False,
+        device: str | None = None,
+        trusted_modules: Sequence[str] = (),
+    ) -> object:
         torch = require("torch", self.extra)
         st = require("safetensors.torch", self.extra)
-        meta = json.loads((folder / META).read_text())
-        module_name, _, qualname = str(meta["class"]).partition(":")
-        if not trust and not (module_name + ".").startswith(TRUSTED_MODULES):
-            raise UntrustedModelError(
-                f"Loading this model imports module '{module_name}', outside Pomona's allow-list.",
-                details={"module": module_name},
+        target, kwargs = _read_meta((folder / META).read_bytes())
+        cls = trusted_class(
+            target,
+            torch.nn.Module,
+            allowed=(*TRUSTED_MODULES, *trusted_modules),
+            field=CLASS_FIELD,
+            what="model class",
+            trust=trust,
+        )
+        try:
+            module = cls(**kwargs)
+        except TypeError as exc:
+            raise InvalidInputError(
+                f"{target} cannot be built from its init_kwargs: {exc}.",
+                details={"field": f"{META} init_kwargs"},
+            ) from exc
+        target_device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        st.load_model(module, str(folder / WEIGHTS), strict=True, device=target_device)
+        return module.to(target_device).eval()
+
+    def check_files(
+        self,
+        names: Collection[str],
+        fetch: Callable[[str], Path],
+        *,
+        trusted_modules: Sequence[str] = (),
+    ) -> None:
+        if not {WEIGHTS, META} <= set(names):
+            raise InvalidInputError(
+                f"A torch model needs the files {WEIGHTS} and {META}.",
+                details={"field": "files"},
             )
-        cls: Any = importlib.import_module(module_name)
-        for part in qualname.split("."):
-            cls = getattr(cls, part)
-        module = cls(**meta.get("init_kwargs", {}))
-        target = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        st.load_model(module, str(folder / WEIGHTS), strict=True, device=target)
-        return module.to(target).eval()
+        path = fetch(META)
+        if path.stat().st_size > MAX_META_BYTES:
+            raise InvalidInputError(
+                f"{META} is larger than {MAX_META_BYTES} bytes.", details={"field": META}
+            )
+        target, _ = _read_meta(path.read_bytes())
+        allowed = (*TRUSTED_MODULES, *trusted_modules)
+        if importlib.util.find_spec("torch") is not None:
+            trusted_class(
+                target, require("torch", self.extra).nn.Module, allowed=allowed,
+                field=CLASS_FIELD, what="model class",
+            )  # fmt: skip
+            return
+        module, _ = split_target(target, field=CLASS_FIELD)  # no torch here: names only
+        if not is_trusted_module(module, allowed):
+            raise UntrustedModelError(
+                f"Loading the model class '{target}' imports module '{module}', which is not "
+                "on the allow-list (importing a module runs its code).",
+                hint=TRUST_HINT,
+                details={"field": CLASS_FIELD, "module": module},
+            )
 
     def predict(self, model: object, inputs: object) -> Array:
         torch = require("torch", self.extra)
@@ -139,6 +198,25 @@ class TorchFlavor(Flavor):
                 details={"model_type": type(model).__name__},
             ) from exc
         return OnnxModel(data, {"predictions": "predictions"}, _opset(data))
+
+
+def _read_meta(raw: bytes) -> tuple[str, dict[str, Any]]:
+    """``torch.json``'s class path and constructor arguments, checked for shape."""
+    try:
+        meta = json.loads(raw)
+    except ValueError as exc:
+        raise InvalidInputError(f"{META} is not JSON: {exc}.", details={"field": META}) from exc
+    if not isinstance(meta, dict) or not isinstance(meta.get("class"), str):
+        raise InvalidInputError(
+            f"{META} must be an object with a 'class' string.", details={"field": CLASS_FIELD}
+        )
+    kwargs = meta.get("init_kwargs", {})
+    if not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
+        raise InvalidInputError(
+            f"{META} init_kwargs must be an object of named arguments.",
+            details={"field": f"{META} init_kwargs"},
+        )
+    return meta["class"], kwargs
 
 
 def _check_kwargs(cls: type, kwargs: Mapping[str, Any]) -> None:

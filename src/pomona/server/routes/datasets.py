@@ -11,18 +11,19 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from pomona._utils.numbers import parse_version_number
 from pomona.client.workspace import Workspace
 from pomona.datasets import DatasetService, DatasetSplit, DatasetVersion
 from pomona.datasets import _codec as codec
+from pomona.datasets._policy import SourcePolicy
 from pomona.datasets._quality import load_transform
 from pomona.errors import ConfigError, InvalidInputError, NotFoundError
 from pomona.server._responses import json_response
 from pomona.server.routes.datasets_uploads import UploadSpec, uploads_routes
 from pomona.types import DatasetRef
 
-__all__ = ["datasets_router"]
+__all__ = ["datasets_router", "source_policy"]
 
-MAX_LABEL_BYTES = 64 * 1024 * 1024
 _NO_SNIFF = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"}
 
 
@@ -32,17 +33,25 @@ class _Body(BaseModel):
 
 class IngestBody(_Body):
     source: str | None = Field(
-        None, description="Folder, file, s3:// prefix or SQLAlchemy URL (server side)."
+        None,
+        description="Read by the server, as its datasets settings allow: a path under "
+        "datasets.allowed_roots, a URL of datasets.allowed_protocols (s3://bucket/prefix), or "
+        "'sql:<name>' of datasets.sql_sources (with 'query').",
     )
     upload: UploadSpec | None = Field(None, description="Files uploaded before, by digest.")
-    labels: str | None = Field(None, description="'subfolders', a label CSV, or a table column.")
+    labels: str | None = Field(
+        None, description="'subfolders', a label CSV (under allowed_roots), or a table column."
+    )
     label_column: str | None = None
-    query: str | None = None
+    query: str | None = Field(None, description="SELECT … on the 'sql:<name>' source.")
     suite: str | None = Field(None, description="Suite YAML.")
     strict: bool = False
-    storage_options: dict[str, Any] = Field(default_factory=dict)
+    storage_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="fsspec options; refused unless datasets.client_storage_options.",
+    )
     run_id: str | None = None
-    description: str | None = None
+    description: str | None = Field(None, max_length=10_000)
 
 
 class ValidateBody(_Body):
@@ -55,7 +64,7 @@ class PrepareBody(_Body):
     suite: str | None = None
     strict: bool = False
     run_id: str | None = None
-    description: str | None = None
+    description: str | None = Field(None, max_length=10_000)
 
 
 class SplitBody(_Body):
@@ -74,11 +83,13 @@ class RelabelBody(_Body):
 def _ref(name: str, version: str) -> DatasetRef:
     if version == "latest":
         return DatasetRef(name)
-    if not version.isdigit():
+    number = parse_version_number(version)
+    if number is None:
         raise InvalidInputError(
-            f"'{version}' is not a version number.", details={"field": "version"}
+            f"'{version}' is not a version number (1, 2, … in ASCII digits) or 'latest'.",
+            details={"field": "version"},
         )
-    return DatasetRef(name, int(version))
+    return DatasetRef(name, number)
 
 
 def _split(service: DatasetService, ref: DatasetRef, split_id: str) -> DatasetSplit:
@@ -99,22 +110,48 @@ def datasets_router(ws: Workspace) -> APIRouter:
         raise ConfigError("A server serves a local workspace's datasets, not a remote one's.")
     router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"])
     uploads_routes(router, service)
-    _versions(router, service)
+    _versions(router, service, source_policy(ws))
     _checks(router, service)
     _splits_and_labels(router, service)
     _records(router, service)
     return router
 
 
-def _ingest(service: DatasetService, name: str, body: IngestBody) -> DatasetVersion:
+def source_policy(ws: Workspace) -> SourcePolicy:
+    """What the server reads for API clients: only what its ``datasets`` settings allow."""
+    d = ws.settings.datasets
+    return SourcePolicy.server(
+        d.allowed_roots,
+        protocols=d.allowed_protocols,
+        sql_sources=d.sql_sources,
+        client_storage_options=d.client_storage_options,
+        timeout_s=d.source_timeout_s,
+    )
+
+
+def _suite(suite: str | None) -> str | None:
+    """A suite sent over the API is YAML text: a file name would be read on the server."""
+    if suite is not None and "\n" not in suite and suite.strip().endswith((".yaml", ".yml")):
+        raise InvalidInputError(
+            "Send the suite's YAML text, not a file name: the server reads no suite files.",
+            hint="The Python client and the CLI read a suite file and send its text.",
+            details={"field": "suite"},
+        )
+    return suite
+
+
+def _ingest(
+    service: DatasetService, name: str, body: IngestBody, policy: SourcePolicy
+) -> DatasetVersion:
     if (body.source is None) == (body.upload is None):
         raise InvalidInputError(
             "An ingest needs either 'source' (read by the server) or 'upload' (files sent).",
             details={"field": "source"},
         )
     args = body.model_dump(exclude={"source", "upload"})
+    args["suite"] = _suite(body.suite)
     if body.upload is None:
-        return service.ingest(name, str(body.source), **args)
+        return service.ingest(name, str(body.source), policy=policy, **args)
     if body.query is not None or body.storage_options:
         raise InvalidInputError(
             "An upload takes no 'query' or 'storage_options'.", details={"field": "upload"}
@@ -127,11 +164,12 @@ def _ingest(service: DatasetService, name: str, body: IngestBody) -> DatasetVers
         source=up.source,
         label_text=up.label_text,
         label_name=up.label_name,
+        policy=policy,
         **args,
     )
 
 
-def _versions(router: APIRouter, service: DatasetService) -> None:
+def _versions(router: APIRouter, service: DatasetService, policy: SourcePolicy) -> None:
     @router.get("")
     def list_datasets(
         limit: Annotated[int, Query(ge=1, le=1000)] = 100, page_token: str | None = None
@@ -141,7 +179,7 @@ def _versions(router: APIRouter, service: DatasetService) -> None:
 
     @router.post("/{name}/versions", status_code=201)
     def ingest(name: str, body: IngestBody) -> Response:
-        return json_response(codec.version_to_json(_ingest(service, name, body)), 201)
+        return json_response(codec.version_to_json(_ingest(service, name, body, policy)), 201)
 
     @router.get("/{name}/versions")
     def list_versions(
@@ -183,7 +221,7 @@ def _checks(router: APIRouter, service: DatasetService) -> None:
 
     @router.post("/{name}/versions/{version}/validate")
     def validate(name: str, version: str, body: ValidateBody) -> Response:
-        report = service.validate(_ref(name, version), body.suite, strict=body.strict)
+        report = service.validate(_ref(name, version), _suite(body.suite), strict=body.strict)
         return json_response(report.to_dict())
 
     @router.post("/{name}/versions/{version}/prepare", status_code=201)
@@ -192,7 +230,7 @@ def _checks(router: APIRouter, service: DatasetService) -> None:
         made = service.prepare(
             _ref(name, version),
             transform,
-            suite=body.suite,
+            suite=_suite(body.suite),
             strict=body.strict,
             run_id=body.run_id,
             description=body.description,
@@ -226,9 +264,7 @@ def _splits_and_labels(router: APIRouter, service: DatasetService) -> None:
         filename: str = "labels.csv",
         run_id: str | None = None,
     ) -> Response:
-        data = await request.body()
-        if len(data) > MAX_LABEL_BYTES:
-            raise InvalidInputError("The label file is too large.", details={"field": "body"})
+        data = await request.body()  # at most server.max_body_mb (pomona.server._limits)
         made = await run_in_threadpool(
             lambda: service.import_label_text(
                 _ref(name, version),

@@ -15,18 +15,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from pomona._utils.numbers import INT64_MAX
 from pomona.client.workspace import Workspace
 from pomona.errors import ConfigError, InvalidInputError
 from pomona.features import _json
-from pomona.features.definitions import definition_from_spec
+from pomona.features.definitions import check_transformation_module, definition_from_spec
 from pomona.features.service import FeatureStore
+from pomona.features.sources import check_client_source
 from pomona.server._responses import json_response
+from pomona.server.routes.datasets import source_policy
 
 __all__ = ["PARQUET", "features_router"]
 
 PARQUET = "application/vnd.apache.parquet"
 PageLimit = Annotated[int, Query(ge=1, le=1000)]
-MAX_FRAME_BYTES = 1024**3
+Version = Annotated[int | None, Query(ge=1, le=INT64_MAX, description="Default: the latest.")]
 
 
 class _Body(BaseModel):
@@ -78,9 +81,7 @@ async def _frame(request: Request) -> Any:
     import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
     import pyarrow.parquet as pq  # type: ignore[import-untyped,unused-ignore]
 
-    body = await request.body()
-    if len(body) > MAX_FRAME_BYTES:
-        raise InvalidInputError("The entity frame is too large.", details={"field": "body"})
+    body = await request.body()  # at most server.max_body_mb (pomona.server._limits)
     try:
         return pq.read_table(io.BytesIO(body))
     except (pa.ArrowInvalid, OSError) as exc:
@@ -105,10 +106,18 @@ def features_router(ws: Workspace) -> APIRouter:
     if not isinstance(store, FeatureStore):
         raise ConfigError("The server needs an embedded feature store.")
     router = APIRouter(prefix="/api/v1/features", tags=["features"])
+    policy = source_policy(ws)
 
     @router.post("/apply")
     def apply(body: Apply) -> Response:
+        for spec in body.objects:  # files and databases only as the server's settings allow
+            if spec.get("kind") == "feature_view":
+                check_client_source(spec.get("source"), policy)
         objects = [definition_from_spec(o) for o in body.objects]
+        for obj in objects:  # ingest imports the transformation's module: trusted ones only
+            declared = getattr(obj, "transformation", None)
+            if declared is not None:
+                check_transformation_module(declared, ws.settings.features.trusted_modules)
         applied = store.apply(objects, ingest=body.ingest)
         return json_response({"items": _json.to_json(applied)})
 
@@ -126,7 +135,7 @@ def features_router(ws: Workspace) -> APIRouter:
         return json_response(_page(store.list_feature_views(limit=limit, page_token=page_token)))
 
     @router.get("/views/{name}")
-    def get_view(name: str, version: Annotated[int | None, Query(ge=1)] = None) -> Response:
+    def get_view(name: str, version: Version = None) -> Response:
         return json_response(_json.to_json(store.get_feature_view(name, version=version)))
 
     @router.post("/views/{name}/ingest")
@@ -183,11 +192,11 @@ def features_router(ws: Workspace) -> APIRouter:
         return json_response(_json.to_json(dataset), 201)
 
     @router.get("/training-datasets/{name}")
-    def get_training(name: str, version: Annotated[int | None, Query(ge=1)] = None) -> Response:
+    def get_training(name: str, version: Version = None) -> Response:
         return json_response(_json.to_json(store.get_training_dataset(name, version=version)))
 
     @router.get("/training-datasets/{name}/data")
-    def training_data(name: str, version: Annotated[int | None, Query(ge=1)] = None) -> Response:
+    def training_data(name: str, version: Version = None) -> Response:
         import pyarrow.parquet as pq  # type: ignore[import-untyped,unused-ignore]
 
         dataset = store.get_training_dataset(name, version=version)

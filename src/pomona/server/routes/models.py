@@ -7,20 +7,26 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
+from pomona._utils.numbers import INT64_MAX, parse_version_number
+from pomona._utils.principal import IGNORED_ACTOR, acting_user
 from pomona.client.workspace import Workspace
 from pomona.errors import ConfigError, InvalidInputError
 from pomona.registry.records import Lineage
 from pomona.registry.service import RegistryService
 from pomona.registry.signature import Signature
+from pomona.server._downloads import verified_download
 from pomona.server._responses import json_response
 from pomona.server.routes.runs import _spool
 from pomona.types import Digest
 
 __all__ = ["models_router"]
 
-VERIFY_FIRST_BYTES = 64 * 1024**2
+MAX_DESCRIPTION = 10_000
+"""Characters of a model's or a version's description (a 200 MB one was once accepted)."""
+MAX_CARD = 1_000_000
+"""Characters of a model card (Markdown)."""
 
 
 class _Body(BaseModel):
@@ -29,7 +35,7 @@ class _Body(BaseModel):
 
 class CreateModel(_Body):
     name: str
-    description: str = ""
+    description: str = Field("", max_length=MAX_DESCRIPTION)
     tags: dict[str, str] = Field(default_factory=dict)
 
 
@@ -40,21 +46,21 @@ class CreateVersion(_Body):
     metrics: dict[str, float | None] = Field(default_factory=dict)
     lineage: dict[str, Any] = Field(default_factory=dict)
     tags: dict[str, str] = Field(default_factory=dict)
-    description: str = ""
-    card: str | None = None
-    actor: str | None = None
+    description: str = Field("", max_length=MAX_DESCRIPTION)
+    card: str | None = Field(None, max_length=MAX_CARD)
+    actor: str | None = Field(None, description=IGNORED_ACTOR)
 
 
 class UpdateVersion(_Body):
     tags: dict[str, str] | None = None
-    card: str | None = None
-    description: str | None = None
+    card: str | None = Field(None, max_length=MAX_CARD)
+    description: str | None = Field(None, max_length=MAX_DESCRIPTION)
 
 
 class SetAlias(_Body):
-    version: int
+    version: int = Field(ge=1, le=INT64_MAX)
     reason: str
-    actor: str | None = None
+    actor: str | None = Field(None, description=IGNORED_ACTOR)
     gate_report_digest: str | None = None
     forced: bool = False
     check_signature: bool = False
@@ -64,7 +70,7 @@ class PutGateReport(_Body):
     target: str
     passed: bool
     report: dict[str, Any]
-    actor: str | None = None
+    actor: str | None = Field(None, description=IGNORED_ACTOR)
 
 
 class ExportOnnx(_Body):
@@ -75,9 +81,10 @@ def _ref(name: str, version: str) -> str:
     """``name:N`` for a number, ``name`` for ``latest``."""
     if version == "latest":
         return name
-    if not version.isdigit():
+    if parse_version_number(version) is None:
         raise InvalidInputError(
-            f"'{version}' is not a version number or 'latest'.", details={"field": "version"}
+            f"'{version}' is not a version number (1, 2, … in ASCII digits) or 'latest'.",
+            details={"field": "version"},
         )
     return f"{name}:{version}"
 
@@ -134,18 +141,20 @@ def models_router(ws: Workspace) -> APIRouter:
         )
 
     @router.post("/models/{name}/versions", status_code=201)
-    def create_version(name: str, body: CreateVersion) -> Response:
+    def create_version(name: str, body: CreateVersion, request: Request) -> Response:
+        files = {path: Digest(digest) for path, digest in body.files.items()}
+        service.check_loadable(body.flavor, files)  # nothing unsafe to load is ever stored
         version = service.create_version(
             name,
             flavor=body.flavor,
-            files={path: Digest(digest) for path, digest in body.files.items()},
+            files=files,
             signature=Signature.from_dict(body.signature),
             metrics={k: float("nan") if v is None else v for k, v in body.metrics.items()},
             lineage=Lineage.from_json(body.lineage),
             tags=body.tags,
             description=body.description,
             card=body.card,
-            actor=body.actor,
+            actor=acting_user(request),
         )
         return json_response(version.to_json(), 201)
 
@@ -165,13 +174,17 @@ def models_router(ws: Workspace) -> APIRouter:
         return json_response(service.get_version(f"{name}@{alias}").to_json())
 
     @router.put("/models/{name}/aliases/{alias}")
-    def set_alias(name: str, alias: str, body: SetAlias) -> Response:
-        move = service.set_alias(name, alias, body.version, **body.model_dump(exclude={"version"}))
+    def set_alias(name: str, alias: str, body: SetAlias, request: Request) -> Response:
+        args = body.model_dump(exclude={"version", "actor"})
+        move = service.set_alias(name, alias, body.version, actor=acting_user(request), **args)
         return json_response(move.to_json())
 
     @router.delete("/models/{name}/aliases/{alias}")
-    def delete_alias(name: str, alias: str, reason: str, actor: str | None = None) -> Response:
-        move = service.delete_alias(name, alias, reason=reason, actor=actor)
+    def delete_alias(
+        name: str, alias: str, reason: str, request: Request, actor: str | None = None
+    ) -> Response:
+        del actor  # accepted for old clients, ignored: who moves an alias is the credential's
+        move = service.delete_alias(name, alias, reason=reason, actor=acting_user(request))
         return json_response({"move": None if move is None else move.to_json()})
 
     @router.get("/models/{name}/alias-history")
@@ -187,15 +200,17 @@ def models_router(ws: Workspace) -> APIRouter:
         )
 
     @router.post("/models/{name}/versions/{version}/gate-reports", status_code=201)
-    def put_gate_report(name: str, version: str, body: PutGateReport) -> Response:
+    def put_gate_report(name: str, version: str, body: PutGateReport, request: Request) -> Response:
         info = service.put_gate_report(
             _ref(name, version), body.report, target=body.target, passed=body.passed,
-            actor=body.actor,
+            actor=acting_user(request),
         )  # fmt: skip
         return json_response(info.to_json(), 201)
 
     @router.get("/models/{name}/gate-reports")
-    def list_gate_reports(name: str, version: int | None = None) -> Response:
+    def list_gate_reports(
+        name: str, version: Annotated[int | None, Query(ge=1, le=INT64_MAX)] = None
+    ) -> Response:
         items = service.list_gate_reports(name, version=version)
         return json_response({"items": [g.to_json() for g in items]})
 
@@ -216,21 +231,6 @@ def models_router(ws: Workspace) -> APIRouter:
     @router.get("/models/{name}/blobs/{digest}")
     def download_blob(name: str, digest: str) -> Response:
         reader, size = service.open_blob(name, digest)
-        headers = {"X-Pomona-Digest": digest, "Content-Length": str(size)}
-        if size <= VERIFY_FIRST_BYTES:  # a corrupted blob answers an error, not a cut stream
-            with reader:
-                data = reader.read()
-            return Response(data, media_type="application/octet-stream", headers=headers)
-
-        def chunks() -> Any:
-            with reader:
-                while chunk := reader.read(1024 * 1024):
-                    yield chunk
-
-        return StreamingResponse(
-            chunks(),
-            media_type="application/octet-stream",
-            headers=headers,
-        )
+        return verified_download(reader, size, digest)  # a corrupted blob is never a 200
 
     return router

@@ -9,14 +9,20 @@ from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Query
+from fastapi import APIRouter, FastAPI, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, Response
 
+from pomona._utils.numbers import INT64_MAX
+from pomona._utils.principal import IGNORED_ACTOR, acting_user
+from pomona.client._pipelines import pipeline_sources
 from pomona.client.workspace import Workspace
+from pomona.dashboard._monitoring import REPORT_CSP
 from pomona.errors import ConfigError, InvalidInputError
 from pomona.monitoring import AlertRule, AlertService, DriftThresholds, MonitoringService
+from pomona.monitoring._destinations import MAX_CHANNELS, NotifyPolicy
+from pomona.pipelines._loader import PipelineSources
 from pomona.server._responses import json_response
 
 __all__ = ["monitoring_router"]
@@ -26,6 +32,19 @@ log = logging.getLogger("pomona.server")
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class Thresholds(_Body):
+    """``DriftThresholds``: a field left out keeps its default."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    alpha: float = Field(0.05, gt=0, lt=1, description="Significance level of the tests.")
+    ks: float = Field(0.1, ge=0, le=1, description="Kolmogorov-Smirnov distance that drifts.")
+    psi: float = Field(0.2, ge=0, description="Population stability index that drifts.")
+    js: float = Field(0.1, ge=0, le=1, description="Jensen-Shannon distance that drifts.")
+    min_samples: int = Field(100, ge=1, le=INT64_MAX, description="Fewer: not judged.")
+    dataset_share: float = Field(0.3, ge=0, le=1, description="Share of drifted features.")
 
 
 class CreateMonitor(_Body):
@@ -40,12 +59,18 @@ class CreateMonitor(_Body):
     reference: str = "training"
     categorical: list[str] = Field(default_factory=list)
     slices: list[str] = Field(default_factory=list)
-    thresholds: dict[str, Any] | None = None
+    thresholds: Thresholds | None = None
     min_accuracy: float | None = None
     max_error_rate: float | None = 0.05
     latency_p99_ms: float | None = None
     rules: list[dict[str, Any]] | None = None
-    notify: list[dict[str, Any]] = Field(default_factory=list)
+    notify: list[dict[str, Any]] = Field(
+        default_factory=list,
+        max_length=MAX_CHANNELS,
+        description="Channels: {type: log}; {type: webhook, url} with url under a prefix of "
+        "the server's monitoring.webhook_urls; {type: email, to} with recipients in "
+        "monitoring.email_domains (the SMTP server and login are the server's).",
+    )
     retrain: bool = True
     cooldown: str | float = "1h"
     labels_within: str | float = "7d"
@@ -59,17 +84,19 @@ class RunMonitors(_Body):
 
 
 class Ack(_Body):
-    by: str | None = None
+    by: str | None = Field(None, description=IGNORED_ACTOR)
     comment: str = ""
 
 
 class CreateSilence(_Body):
-    monitor: str | None = None
-    deployment: str | None = None
-    rule: str | None = None
-    duration: str | float = "1h"
-    by: str | None = None
-    comment: str = ""
+    monitor: str | None = Field(None, max_length=250)
+    deployment: str | None = Field(None, max_length=250)
+    rule: str | None = Field(None, max_length=250)
+    duration: str | float = Field(
+        "1h", description="Seconds, or '30m', '12h', '7d'; more than 0 s, at most 366 days."
+    )
+    by: str | None = Field(None, description=IGNORED_ACTOR)
+    comment: str = Field("", max_length=2000)
 
 
 def _time(value: str | None, field: str) -> datetime | None:
@@ -93,16 +120,23 @@ def _services(ws: Workspace) -> tuple[MonitoringService, AlertService]:
 def monitoring_router(ws: Workspace) -> APIRouter:
     monitors, alerts = _services(ws)
     router = APIRouter(prefix="/api/v1", tags=["monitoring"], lifespan=_lifespan(ws, monitors))
-    _monitor_routes(router, monitors)
+    policy = monitors.enforce_notify_policy()  # sending checks every channel, too
+    _monitor_routes(router, monitors, pipeline_sources(ws.settings), policy)
     _alert_routes(router, alerts)
     return router
 
 
-def _monitor_routes(router: APIRouter, service: MonitoringService) -> None:
+def _monitor_routes(
+    router: APIRouter, service: MonitoringService, sources: PipelineSources, policy: NotifyPolicy
+) -> None:
     @router.post("/monitors", status_code=201)
     def create(body: CreateMonitor) -> Response:
         args = body.model_dump(exclude={"deployment", "thresholds", "rules"})
-        thresholds = None if body.thresholds is None else DriftThresholds(**body.thresholds)
+        args["notify"] = policy.from_api(body.notify)  # only what the settings allow
+        if body.on_alert is not None:  # its schedule loads the pipeline in this process
+            args["on_alert"] = sources.check(body.on_alert, field="on_alert")
+        given = None if body.thresholds is None else body.thresholds.model_dump(exclude_unset=True)
+        thresholds = None if given is None else DriftThresholds(**given)
         rules = None if body.rules is None else [AlertRule.from_json(r) for r in body.rules]
         monitor = service.create(body.deployment, thresholds=thresholds, rules=rules, **args)
         return json_response(monitor.to_json(), 201)
@@ -179,7 +213,7 @@ def _monitor_routes(router: APIRouter, service: MonitoringService) -> None:
     @router.get("/monitors/{name}/report")
     def report(name: str, start: str | None = None, end: str | None = None) -> Response:
         html = service.report(name, start=_time(start, "start"), end=_time(end, "end"))
-        return HTMLResponse(html)
+        return HTMLResponse(html, headers={"Content-Security-Policy": REPORT_CSP})
 
 
 def _alert_routes(router: APIRouter, service: AlertService) -> None:
@@ -199,8 +233,9 @@ def _alert_routes(router: APIRouter, service: AlertService) -> None:
         return json_response({"items": [s.to_json() for s in service.silences(active=active)]})
 
     @router.post("/alerts/silences", status_code=201)
-    def silence(body: CreateSilence) -> Response:
-        return json_response(service.silence(**body.model_dump()).to_json(), 201)
+    def silence(body: CreateSilence, request: Request) -> Response:
+        args = body.model_dump(exclude={"by"})
+        return json_response(service.silence(**args, by=acting_user(request)).to_json(), 201)
 
     @router.delete("/alerts/silences/{silence_id}", status_code=204)
     def expire(silence_id: str) -> Response:
@@ -212,8 +247,9 @@ def _alert_routes(router: APIRouter, service: AlertService) -> None:
         return json_response(service.get(alert_id).to_json())
 
     @router.post("/alerts/{alert_id}/ack")
-    def ack(alert_id: str, body: Ack) -> Response:
-        return json_response(service.ack(alert_id, by=body.by, comment=body.comment).to_json())
+    def ack(alert_id: str, body: Ack, request: Request) -> Response:
+        alert = service.ack(alert_id, by=acting_user(request), comment=body.comment)
+        return json_response(alert.to_json())
 
 
 def _lifespan(

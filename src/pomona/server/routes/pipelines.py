@@ -1,5 +1,10 @@
 """``/api/v1/pipelines``: the pipeline store over HTTP (runs, steps, cache, lineage,
-schedules, events) and the blobs step outputs live in; the scheduler in the lifespan."""
+schedules, events) and the blobs step outputs live in; the scheduler in the lifespan.
+
+A blob is readable here only while a stored record refers to it (a step's output or logs,
+a cache entry, a run artifact, a dataset or model file, a prediction log …): the artifact
+store also holds bytes no reader should reach by guessing or learning a digest.
+"""
 
 from __future__ import annotations
 
@@ -12,19 +17,28 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from pomona.artifacts.base import ArtifactStore, check_digest
+from pomona.client._pipelines import pipeline_sources
 from pomona.client.workspace import Workspace
-from pomona.errors import ConfigError, InvalidInputError, PomonaError
+from pomona.errors import ArtifactNotFoundError, ConfigError, InvalidInputError, PomonaError
+from pomona.metadata import MetadataStore
 from pomona.pipelines import PipelineService, RunState, Scheduler, SqlPipelineStore
 from pomona.pipelines import _json as codec
+from pomona.pipelines._loader import PipelineSources
+from pomona.server._downloads import verified_download
 from pomona.server._responses import json_response
 from pomona.server.routes.runs import _spool
+from pomona.types import Digest
 
 __all__ = ["pipelines_router"]
 
 log = logging.getLogger("pomona.server")
+
+MAX_TIMEOUT_S = 366 * 86_400.0
+"""The longest heartbeat timeout a client may ask dead runs to be marked after: a year.
+Longer ones put the cut-off before what a 64-bit millisecond column holds."""
 
 
 class _Body(BaseModel):
@@ -42,7 +56,7 @@ class EndRun(_Body):
 
 
 class DeadRuns(_Body):
-    timeout_s: float = Field(gt=0)
+    timeout_s: float = Field(gt=0, le=MAX_TIMEOUT_S, description="More than 0, at most a year.")
 
 
 class EmitEvent(_Body):
@@ -61,7 +75,8 @@ def pipelines_router(ws: Workspace) -> APIRouter:
     service = ws.pipelines
     store = service.store
     artifacts = ws.artifact_store
-    if not isinstance(store, SqlPipelineStore) or artifacts is None:
+    metadata = ws.metadata_store
+    if not isinstance(store, SqlPipelineStore) or artifacts is None or metadata is None:
         raise ConfigError("A server serves a local workspace; it cannot proxy another server.")
     router = APIRouter(prefix="/api/v1/pipelines", tags=["pipelines"], lifespan=_lifespan(ws))
 
@@ -125,12 +140,12 @@ def pipelines_router(ws: Workspace) -> APIRouter:
     def lineage(digest: str, direction: str = "upstream") -> Response:
         return json_response(codec.lineage_to_json(store.lineage(digest, direction)))
 
-    _schedule_routes(router, store)
-    _blob_routes(router, artifacts)
+    _schedule_routes(router, store, pipeline_sources(ws.settings))
+    _blob_routes(router, artifacts, metadata)
     return router
 
 
-def _schedule_routes(router: APIRouter, store: SqlPipelineStore) -> None:
+def _schedule_routes(router: APIRouter, store: SqlPipelineStore, sources: PipelineSources) -> None:
     @router.get("/schedules")
     def list_schedules() -> Response:
         return json_response({"items": [codec.schedule_to_json(s) for s in store.list_schedules()]})
@@ -138,6 +153,8 @@ def _schedule_routes(router: APIRouter, store: SqlPipelineStore) -> None:
     @router.post("/schedules", status_code=201)
     def create_schedule(body: dict[str, Any]) -> Response:
         schedule = _parse(codec.schedule_from_json, body, "schedule")
+        sources.check(schedule.target)  # the scheduler imports it: workspace files only
+        sources.check_executor(schedule.executor)
         return json_response(codec.schedule_to_json(store.create_schedule(schedule)), 201)
 
     @router.get("/schedules/{name}")
@@ -168,7 +185,31 @@ def _schedule_routes(router: APIRouter, store: SqlPipelineStore) -> None:
         )
 
 
-def _blob_routes(router: APIRouter, artifacts: ArtifactStore) -> None:
+def _referenced(metadata: MetadataStore, digest: str) -> bool:
+    """Whether any stored record refers to ``digest`` (every ``blob_ref`` column)."""
+    from sqlalchemy import select
+
+    from pomona.metadata.schema import blob_ref_columns
+
+    with metadata.read() as conn:
+        return any(
+            conn.execute(select(col).where(col == digest).limit(1)).first() is not None
+            for col in blob_ref_columns()
+        )
+
+
+def _readable(metadata: MetadataStore, digest: str) -> Digest:
+    """``digest``, checked and referred to by a record; otherwise 404 (the same answer
+    whether or not the bytes exist)."""
+    checked = check_digest(digest)
+    if not _referenced(metadata, checked):
+        raise ArtifactNotFoundError(
+            f"No blob {checked} that a record refers to.", details={"digest": checked}
+        )
+    return checked
+
+
+def _blob_routes(router: APIRouter, artifacts: ArtifactStore, metadata: MetadataStore) -> None:
     @router.put("/blobs", status_code=201)
     async def put_blob(request: Request) -> Response:
         spool = await _spool(request)
@@ -181,25 +222,14 @@ def _blob_routes(router: APIRouter, artifacts: ArtifactStore) -> None:
 
     @router.head("/blobs/{digest}")
     def blob_info(digest: str) -> Response:
-        size = artifacts.size(check_digest(digest))
+        size = artifacts.size(_readable(metadata, digest))
         return Response(headers={"Content-Length": str(size), "X-Pomona-Digest": digest})
 
     @router.get("/blobs/{digest}")
     def get_blob(digest: str) -> Response:
-        checked = check_digest(digest)
+        checked = _readable(metadata, digest)
         size = artifacts.size(checked)
-        reader = artifacts.open(checked)
-
-        def chunks() -> Any:
-            with reader:
-                while chunk := reader.read(1024 * 1024):
-                    yield chunk
-
-        return StreamingResponse(
-            chunks(),
-            media_type="application/octet-stream",
-            headers={"Content-Length": str(size), "X-Pomona-Digest": digest},
-        )
+        return verified_download(artifacts.open(checked), size, checked)
 
 
 def _lifespan(ws: Workspace) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
@@ -208,7 +238,8 @@ def _lifespan(ws: Workspace) -> Callable[[FastAPI], contextlib.AbstractAsyncCont
         settings = ws.settings.pipelines
         scheduler: Scheduler | None = None
         if settings.scheduler_in_server:
-            scheduler = Scheduler(ws.pipelines, poll_s=settings.scheduler_poll_s)
+            sources = pipeline_sources(ws.settings)
+            scheduler = Scheduler(ws.pipelines, poll_s=settings.scheduler_poll_s, sources=sources)
             scheduler.start()
             log.info("pipeline scheduler started (%s)", scheduler.owner)
         sweep = asyncio.create_task(_sweep(ws.pipelines, settings.heartbeat_timeout_s))

@@ -9,17 +9,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
+from pomona._utils.clock import MAX_MS
 from pomona.client import _codec
-from pomona.errors import InvalidInputError
+from pomona.server._downloads import verified_download
 from pomona.server._responses import json_response
 from pomona.tracking.service import TrackingService
 from pomona.types import Metric, RunStatus
 
 __all__ = ["experiments_router", "runs_router"]
-
-MAX_UPLOAD_BYTES = 5 * 1024**3
 
 
 class _Body(BaseModel):
@@ -42,7 +41,7 @@ class MetricIn(_Body):
     key: str
     value: Any = Field(description="A number; null stands for NaN. Checked by the service.")
     step: int = 0
-    timestamp_ms: int = 0
+    timestamp_ms: int = Field(0, ge=0, le=MAX_MS, description="Epoch ms; 0 means now.")
 
 
 class Batch(_Body):
@@ -153,24 +152,12 @@ def runs_router(service: TrackingService) -> APIRouter:
 
     @router.get("/{run_id}/artifacts/{path:path}")
     def download_artifact(run_id: str, path: str) -> Response:
+        """The file's bytes, verified against its digest (``X-Pomona-Digest``) before they
+        are sent, or cut short if a large file fails it (``pomona.server._downloads``)."""
         info = service.artifact_info(run_id, path)
         reader = service.open_artifact(run_id, path)
-
-        def chunks() -> Any:
-            with reader:
-                while chunk := reader.read(1024 * 1024):
-                    yield chunk
-
         name = Path(path).name.replace('"', "")
-        return StreamingResponse(
-            chunks(),
-            media_type="application/octet-stream",
-            headers={
-                "X-Pomona-Digest": info.digest,
-                "Content-Length": str(info.size),
-                "Content-Disposition": f'attachment; filename="{name}"',
-            },
-        )
+        return verified_download(reader, info.size, info.digest, filename=name)
 
     return router
 
@@ -186,18 +173,13 @@ def experiments_router(service: TrackingService) -> APIRouter:
 
 
 async def _spool(request: Request) -> Path:
-    """Stream the request body to a temporary file (bounded memory, bounded size)."""
+    """Stream the request body to a temporary file (bounded memory; the size is bounded by
+    ``server.max_upload_mb``, see ``pomona.server._limits``)."""
     fd, name = tempfile.mkstemp(prefix="pomona-upload-")
     path = Path(name)
-    size = 0
     try:
         with open(fd, "wb") as out:
             async for chunk in request.stream():
-                size += len(chunk)
-                if size > MAX_UPLOAD_BYTES:
-                    raise InvalidInputError(
-                        f"The upload exceeds {MAX_UPLOAD_BYTES} bytes.", details={"field": "body"}
-                    )
                 out.write(chunk)
     except BaseException:
         path.unlink(missing_ok=True)

@@ -18,20 +18,21 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
+from pomona._utils.principal import IGNORED_ACTOR, acting_user
 from pomona.client.workspace import Workspace
 from pomona.errors import ConfigError, InvalidInputError
 from pomona.server._errors import error_response
 from pomona.server._responses import json_response, new_request_id
 from pomona.server.routes.serving_oip import oip_routes
+from pomona.serving._images import ImageBudget
 from pomona.serving._inputs import Inputs, InputSpec, parse_json
 from pomona.serving.errors import OverloadedError
 from pomona.serving.host import ServingHost
 from pomona.serving.service import DeploymentService
 from pomona.serving.strategies import strategy_from_json
 
-__all__ = ["MAX_BODY_BYTES", "read_body", "serving_router"]
+__all__ = ["serving_router"]
 
-MAX_BODY_BYTES = 32 * 1024 * 1024
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,100}$")
 
 
@@ -50,16 +51,16 @@ class CreateDeployment(_Body):
     model: str = Field(description="A model reference: 'apples@champion', 'apples:3'.")
     environment: str = "production"
     region: str = "default"
-    description: str = ""
+    description: str = Field("", max_length=10_000)
     options: dict[str, Any] = Field(default_factory=dict)
-    actor: str | None = None
+    actor: str | None = Field(None, description=IGNORED_ACTOR)
 
 
 class UpdateDeployment(_Body):
     model: str | None = None
     options: dict[str, Any] | None = None
-    description: str | None = None
-    actor: str | None = None
+    description: str | None = Field(None, max_length=10_000)
+    actor: str | None = Field(None, description=IGNORED_ACTOR)
 
 
 class StartRollout(_Body):
@@ -67,12 +68,12 @@ class StartRollout(_Body):
     strategy: dict[str, Any] | None = Field(
         None, description='{"strategy": "canary" | "shadow" | "ab", ...}; default a canary.'
     )
-    actor: str | None = None
+    actor: str | None = Field(None, description=IGNORED_ACTOR)
     reason: str = ""
 
 
 class Act(_Body):
-    actor: str | None = None
+    actor: str | None = Field(None, description=IGNORED_ACTOR)
     reason: str = ""
 
 
@@ -80,22 +81,6 @@ class PostFeedback(_Body):
     request_id: str
     label: str | int | float
     source: str = "api"
-
-
-async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
-    """The request body, refusing more than ``limit`` bytes (413)."""
-    from pomona.serving._images import ImageTooLargeError
-
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ImageTooLargeError(f"The body exceeds {limit} bytes.", details={"field": "body"})
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ImageTooLargeError(f"The body exceeds {limit} bytes.", details={"field": "body"})
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def loads(raw: bytes) -> Any:
@@ -125,11 +110,15 @@ def overloaded(exc: OverloadedError) -> Response:
     )
 
 
-async def _parser(request: Request) -> tuple[Callable[[InputSpec], Inputs | list[bytes]], Any]:
-    """How to read this request for a model, and the body's ``key`` (A/B stickiness)."""
+async def _parser(
+    request: Request, budget: ImageBudget
+) -> tuple[Callable[[InputSpec], Inputs | list[bytes]], Any]:
+    """How to read this request for a model, and the body's ``key`` (A/B stickiness).
+    The body is at most ``server.max_body_mb`` (``pomona.server._limits``); the images it
+    carries are checked against ``budget`` from their headers before any is decoded."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype == "multipart/form-data":
-        files = await _files(request)
+        files = await _files(request, budget)
 
         def images(spec: InputSpec) -> list[bytes]:
             if not spec.is_image:
@@ -140,30 +129,35 @@ async def _parser(request: Request) -> tuple[Callable[[InputSpec], Inputs | list
                 )
             return files
 
-        return images, None
+        return budget.guard(images), None
     if ctype != "application/json" and not ctype.endswith("+json"):
         raise _UnsupportedMediaError(
             f"Content type '{ctype or 'none'}' is not accepted.",
             hint="Send JSON (application/json), or image files as multipart/form-data.",
             details={"field": "content-type"},
         )
-    body = loads(await read_body(request))
+    body = loads(await request.body())
     key = body.get("key") if isinstance(body, dict) else None
-    return (lambda spec: parse_json(spec, body)), key
+    return budget.guard(lambda spec: parse_json(spec, body)), key
 
 
 class _UnsupportedMediaError(InvalidInputError):
     http_status = 415
 
 
-async def _files(request: Request) -> list[bytes]:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        from pomona.serving._images import ImageTooLargeError
+async def _files(request: Request, budget: ImageBudget) -> list[bytes]:
+    from starlette.exceptions import HTTPException
+    from starlette.formparsers import MultiPartException
 
-        raise ImageTooLargeError(f"The upload exceeds {MAX_BODY_BYTES} bytes.")
     try:
-        form = await request.form(max_files=64, max_fields=16)
+        form = await request.form(max_files=budget.max_images, max_fields=16)
+    except (MultiPartException, HTTPException) as exc:  # Starlette's 400 for a bad form
+        why = str(getattr(exc, "detail", None) or getattr(exc, "message", None) or exc)
+        if why.startswith("Too many files"):  # Starlette's words for max_files
+            raise budget.too_many(None) from exc
+        raise InvalidInputError(
+            f"The multipart body cannot be read: {why}", details={"field": "file"}
+        ) from exc
     except Exception as exc:  # a malformed multipart body
         raise InvalidInputError(
             f"The multipart body cannot be read: {exc}.", details={"field": "file"}
@@ -200,7 +194,9 @@ def serving_router(ws: Workspace, on_models_loaded: Callable[[], None] | None = 
         on_models_loaded=on_models_loaded,
     )
 
-    token = ws.settings.token.get_secret_value() if ws.settings.token else None
+    settings_token = ws.settings.token.get_secret_value() if ws.settings.token else None
+    limits = ws.settings.server
+    budget = ImageBudget(limits.max_request_images, limits.max_request_pixels)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -211,7 +207,10 @@ def serving_router(ws: Workspace, on_models_loaded: Callable[[], None] | None = 
             from pomona.server.routes.serving_grpc import start_grpc_server
 
             bind = ws.settings.server.host
-            grpc_server = start_grpc_server(host, bind, settings.grpc_port, token=token)
+            token = getattr(app.state, "token", settings_token)  # the REST routes' token
+            grpc_server = start_grpc_server(
+                host, bind, settings.grpc_port, token=token, budget=budget
+            )
         try:
             yield
         finally:
@@ -220,13 +219,13 @@ def serving_router(ws: Workspace, on_models_loaded: Callable[[], None] | None = 
             await host.stop()
 
     router = APIRouter(lifespan=lifespan)
-    router.include_router(_inference(service, host))
-    router.include_router(oip_routes(host))
+    router.include_router(_inference(service, host, budget))
+    router.include_router(oip_routes(host, budget))
     router.include_router(_management(service, host))
     return router
 
 
-def _inference(service: DeploymentService, host: ServingHost) -> APIRouter:
+def _inference(service: DeploymentService, host: ServingHost, budget: ImageBudget) -> APIRouter:
     router = APIRouter(prefix="/v1/deployments", tags=["inference"])
 
     @router.post(
@@ -254,7 +253,7 @@ def _inference(service: DeploymentService, host: ServingHost) -> APIRouter:
         """Predict: ``{"records": [...]}``, ``{"columns": {...}}``, ``{"instances": [...]}``,
         ``{"images": [base64]}``, or image files as multipart (field ``file``)."""
         try:
-            parse, key = await _parser(request)
+            parse, key = await _parser(request, budget)
             key = request.headers.get("x-request-key") or (key if isinstance(key, str) else None)
             result = await host.predict(name, parse, request_id=request_id(request), key=key)
         except OverloadedError as exc:
@@ -288,7 +287,7 @@ def _management(service: DeploymentService, host: ServingHost) -> APIRouter:
         )
 
     @router.post("/deployments", status_code=201)
-    def create(body: CreateDeployment) -> Response:
+    def create(body: CreateDeployment, request: Request) -> Response:
         dep = service.create(
             body.name,
             model=body.model,
@@ -296,7 +295,7 @@ def _management(service: DeploymentService, host: ServingHost) -> APIRouter:
             region=body.region,
             description=body.description,
             options=body.options,
-            actor=body.actor,
+            actor=acting_user(request),
         )
         return json_response(dep.to_json(), 201)
 
@@ -305,13 +304,13 @@ def _management(service: DeploymentService, host: ServingHost) -> APIRouter:
         return json_response(service.get(name).to_json())
 
     @router.patch("/deployments/{name}")
-    def patch(name: str, body: UpdateDeployment) -> Response:
+    def patch(name: str, body: UpdateDeployment, request: Request) -> Response:
         dep = service.update(
             name,
             model=body.model,
             options=body.options,
             description=body.description,
-            actor=body.actor,
+            actor=acting_user(request),
         )
         return json_response(dep.to_json())
 
@@ -321,10 +320,11 @@ def _management(service: DeploymentService, host: ServingHost) -> APIRouter:
         return Response(status_code=204)
 
     @router.post("/deployments/{name}/rollout")
-    def rollout(name: str, body: StartRollout) -> Response:
+    def rollout(name: str, body: StartRollout, request: Request) -> Response:
         strategy = None if body.strategy is None else strategy_from_json(body.strategy)
+        who = acting_user(request)
         dep = service.rollout(
-            name, model=body.model, strategy=strategy, actor=body.actor, reason=body.reason
+            name, model=body.model, strategy=strategy, actor=who, reason=body.reason
         )
         return json_response(dep.to_json())
 
@@ -375,8 +375,8 @@ def _management(service: DeploymentService, host: ServingHost) -> APIRouter:
     return router
 
 
-def _acting(fn: Callable[..., Any]) -> Callable[[str, Act], Response]:
-    def act(name: str, body: Act) -> Response:
-        return json_response(fn(name, actor=body.actor, reason=body.reason).to_json())
+def _acting(fn: Callable[..., Any]) -> Callable[[str, Act, Request], Response]:
+    def act(name: str, body: Act, request: Request) -> Response:
+        return json_response(fn(name, actor=acting_user(request), reason=body.reason).to_json())
 
     return act

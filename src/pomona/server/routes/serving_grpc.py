@@ -7,13 +7,13 @@ in grpcio's thread pool and hand each request to the serving host on the server'
 loop: the same routes, micro-batching and prediction logging as REST. Errors: unknown
 model ``NOT_FOUND``, bad input ``INVALID_ARGUMENT`` (the message names the input), a full
 queue ``UNAVAILABLE``, a model that raises ``INTERNAL``. When the server has a token,
-``ModelInfer`` needs the metadata ``authorization: Bearer <token>`` (``UNAUTHENTICATED``).
+every call but the probes ``ServerLive`` and ``ServerReady`` needs the metadata
+``authorization: Bearer <token>`` (``UNAUTHENTICATED``), as every REST route does.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import struct
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -22,6 +22,8 @@ import numpy as np
 
 from pomona import __version__
 from pomona.errors import ConfigError, InvalidInputError, PomonaError
+from pomona.server._auth import bearer_matches
+from pomona.serving._images import ImageBudget
 from pomona.serving.host import ServingHost
 from pomona.serving.oip import DATATYPES, Tensor, model_metadata, output_tensors, parse_tensors
 
@@ -105,7 +107,12 @@ def _status(grpc: Any, error: PomonaError) -> Any:
     }.get(error.http_status, codes.INTERNAL)
 
 
-def _servicer(host: ServingHost, loop: asyncio.AbstractEventLoop, token: str | None) -> Any:
+def _servicer(
+    host: ServingHost,
+    loop: asyncio.AbstractEventLoop,
+    token: str | None,
+    budget: ImageBudget | None = None,
+) -> Any:
     import grpc  # type: ignore[import-untyped,unused-ignore]
     from tritonclient.grpc import (  # type: ignore[import-untyped,unused-ignore]
         service_pb2 as pb,
@@ -114,11 +121,11 @@ def _servicer(host: ServingHost, loop: asyncio.AbstractEventLoop, token: str | N
         service_pb2_grpc as pb_grpc,
     )
 
-    def guarded(fn: Any, *, write: bool = False) -> Any:
+    def guarded(fn: Any, *, probe: bool = False) -> Any:
         def call(self: Any, request: Any, context: Any) -> Any:
-            if write and token is not None:
-                given = dict(context.invocation_metadata()).get("authorization", "")
-                if not hmac.compare_digest(str(given).encode(), f"Bearer {token}".encode()):
+            if not probe and token is not None:
+                given = dict(context.invocation_metadata()).get("authorization")
+                if not bearer_matches(None if given is None else str(given), token):
                     context.abort(
                         grpc.StatusCode.UNAUTHENTICATED,
                         "This server requires a token: send 'authorization: Bearer <token>'.",
@@ -138,9 +145,13 @@ def _servicer(host: ServingHost, loop: asyncio.AbstractEventLoop, token: str | N
         tensors = _tensors(request)
         wanted = [o.name for o in request.outputs]
         rid = _safe_id(request.id or None)
+
+        def parse(spec: Any) -> Any:
+            return parse_tensors(spec, tensors)
+
         future = asyncio.run_coroutine_threadsafe(
             host.predict(
-                request.model_name, lambda spec: parse_tensors(spec, tensors), request_id=rid
+                request.model_name, parse if budget is None else budget.guard(parse), request_id=rid
             ),
             loop,
         )
@@ -174,28 +185,35 @@ def _servicer(host: ServingHost, loop: asyncio.AbstractEventLoop, token: str | N
         return pb.ModelReadyResponse(ready=request.name in host.routes)
 
     class Servicer(pb_grpc.GRPCInferenceServiceServicer):  # type: ignore[misc]
-        ServerLive = guarded(lambda _: pb.ServerLiveResponse(live=True))
+        ServerLive = guarded(lambda _: pb.ServerLiveResponse(live=True), probe=True)
         ServerReady = guarded(
-            lambda _: pb.ServerReadyResponse(ready=host.ready and not host.stopping)
+            lambda _: pb.ServerReadyResponse(ready=host.ready and not host.stopping), probe=True
         )
         ServerMetadata = guarded(
             lambda _: pb.ServerMetadataResponse(name="pomona", version=__version__)
         )
         ModelReady = guarded(model_ready)
         ModelMetadata = guarded(metadata)
-        ModelInfer = guarded(infer, write=True)
+        ModelInfer = guarded(infer)
 
     return grpc, pb_grpc, Servicer()
 
 
 def start_grpc_server(
-    host: ServingHost, bind: str, port: int, *, token: str | None = None, threads: int = 16
+    host: ServingHost,
+    bind: str,
+    port: int,
+    *,
+    token: str | None = None,
+    threads: int = 16,
+    budget: ImageBudget | None = None,
 ) -> Any:
     """Serve OIP over gRPC on ``bind:port``; returns the started ``grpc.Server`` (stop it
-    with ``stop(grace)``). Call it from the event loop the serving host runs on."""
+    with ``stop(grace)``). Call it from the event loop the serving host runs on. Image
+    tensors are checked against ``budget`` (their headers) before any is decoded."""
     loop = asyncio.get_running_loop()
     try:
-        grpc, pb_grpc, servicer = _servicer(host, loop, token)
+        grpc, pb_grpc, servicer = _servicer(host, loop, token, budget)
     except ModuleNotFoundError as exc:
         raise ConfigError(
             f"serving.grpc_port is set but {exc.name} is not installed.",

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from pomona import __version__
 from pomona.errors import InvalidInputError, NotFoundError, PomonaError
 from pomona.server._responses import json_response
+from pomona.serving._images import ImageBudget
 from pomona.serving.errors import OverloadedError
 from pomona.serving.host import ServingHost
 from pomona.serving.oip import DATATYPES, Tensor, model_metadata, output_tensors, parse_tensors
@@ -86,7 +87,9 @@ def _tensor(item: Any, binary: bytes, offset: int) -> tuple[Tensor, int]:
 def _request(raw: bytes, header_length: str | None) -> tuple[dict[str, Any], list[Tensor]]:
     from pomona.server.routes.serving import loads
 
-    split = int(header_length) if header_length and header_length.isdigit() else len(raw)
+    split = len(raw)
+    if header_length and header_length.isascii() and header_length.isdigit():  # not '²'
+        split = int(header_length)
     body = loads(raw[:split])
     if not isinstance(body, dict) or not isinstance(body.get("inputs"), list):
         raise _fail("An inference request is an object with a list of 'inputs'.")
@@ -142,7 +145,9 @@ class _OipRoute(APIRoute):
         return handle
 
 
-def oip_routes(host: ServingHost) -> APIRouter:
+def oip_routes(host: ServingHost, budget: ImageBudget) -> APIRouter:
+    """The OIP routes over ``host``; image tensors are checked against ``budget`` (their
+    headers) before any is decoded."""
     router = APIRouter(prefix="/v2", tags=["open inference protocol"], route_class=_OipRoute)
 
     @router.get("/health/live")
@@ -175,11 +180,11 @@ def oip_routes(host: ServingHost) -> APIRouter:
         return json_response({"name": name, "ready": True})
 
     async def infer(name: str, request: Request, version: str | None = None) -> Response:
-        from pomona.server.routes.serving import read_body, request_id
+        from pomona.server.routes.serving import request_id
 
         if version:
             _check_version(host, name, version)
-        body, tensors = _request(await read_body(request), request.headers.get(HEADER))
+        body, tensors = _request(await request.body(), request.headers.get(HEADER))
         wanted = [o.get("name") for o in body.get("outputs") or [] if isinstance(o, dict)]
         binary = {
             o["name"]
@@ -191,7 +196,7 @@ def oip_routes(host: ServingHost) -> APIRouter:
         rid = body.get("id") if isinstance(body.get("id"), str) else None
         result = await host.predict(
             name,
-            lambda spec: parse_tensors(spec, tensors),
+            budget.guard(lambda spec: parse_tensors(spec, tensors)),
             request_id=_safe_id(rid) or request_id(request),
         )
         outputs, blob = _encode(output_tensors(result, [w for w in wanted if w]), binary)

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
+from pomona._utils.numbers import INT64_MAX
+from pomona._utils.principal import IGNORED_ACTOR, acting_user
 from pomona.client.training import promote
 from pomona.client.workspace import Workspace
 from pomona.server._responses import json_response
-from pomona.training.journal import MAX_READ, StudyJournal
+from pomona.training.journal import MAX_READ, MAX_SEQ, StudyJournal
 from pomona.training.studies import find_studies, read_evaluation_report, read_study
 
 __all__ = ["training_router"]
@@ -29,14 +31,16 @@ class _Body(BaseModel):
 
 class Append(_Body):
     entries: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_READ)
-    read_from: int = Field(ge=0, description="Also return the entries from this seq on.")
+    read_from: int = Field(
+        ge=0, le=MAX_SEQ, description="Also return the entries from this seq on."
+    )
 
 
 class Promote(_Body):
     to: str = Field("champion", min_length=1, max_length=250)
     force: bool = False
     reason: str | None = Field(None, max_length=2000)
-    actor: str | None = Field(None, max_length=250)
+    actor: str | None = Field(None, max_length=250, description=IGNORED_ACTOR)
     slices: list[str] | None = None
     check_only: bool = False
 
@@ -57,7 +61,7 @@ def training_router(ws: Workspace) -> APIRouter:
     @router.get("/studies/{study}/journal")
     def read_journal(
         study: str,
-        start: Annotated[int, Query(ge=0)] = 0,
+        start: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_READ)] = MAX_READ,
     ) -> Response:
         return json_response({"entries": journal.read_entries(study, start, limit)})
@@ -72,7 +76,12 @@ def training_router(ws: Workspace) -> APIRouter:
         return json_response(read_evaluation_report(ws.runs, run_id))
 
     @router.post("/models/{name}/versions/{version}/promote")
-    def promote_version(name: str, version: int, body: Promote) -> Response:
+    def promote_version(
+        name: str,
+        version: Annotated[int, Path(ge=1, le=INT64_MAX)],
+        body: Promote,
+        request: Request,
+    ) -> Response:
         report = promote(
             ws,
             name,
@@ -80,7 +89,7 @@ def training_router(ws: Workspace) -> APIRouter:
             to=body.to,
             force=body.force,
             reason=body.reason,
-            actor=body.actor,
+            actor=acting_user(request),
             slices=body.slices,
             check_only=body.check_only,
         )
