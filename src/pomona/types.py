@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, NewType, TypeVar
 
-from pomona._utils.numbers import parse_version_number
-
 __all__ = [
+    "INT64_MAX",
     "ArtifactInfo",
     "DatasetRef",
     "Digest",
@@ -22,7 +21,24 @@ __all__ = [
     "Run",
     "RunId",
     "RunStatus",
+    "parse_version_number",
 ]
+
+INT64_MAX = 2**63 - 1
+"""The largest value of a signed 64-bit integer column (SQLite, PostgreSQL ``BIGINT``):
+numbers from clients are checked against it before they reach a query."""
+
+
+def parse_version_number(text: str) -> int | None:
+    """The number ``text`` spells in ASCII digits, from 1 to ``INT64_MAX``; else ``None``.
+
+    ``str.isdigit()`` is true for ``'²'`` and other characters ``int()`` refuses.
+    """
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    number = int(text)
+    return number if 1 <= number <= INT64_MAX else None
+
 
 RunId = NewType("RunId", str)
 Digest = NewType("Digest", str)

@@ -81,7 +81,7 @@ def stop(proc: subprocess.Popen[str]) -> None:
     if proc.poll() is None:
         proc.terminate()
         try:
-            proc.wait(15)
+            proc.wait(3)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)

@@ -9,14 +9,13 @@ from fastapi import APIRouter, Form
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from pomona._utils.numbers import parse_version_number
 from pomona.client.workspace import Workspace
 from pomona.dashboard._dataset_charts import label_chart, profile_charts
 from pomona.dashboard._render import error_page, render
 from pomona.datasets import DatasetService
 from pomona.datasets._reading import record_from_image
 from pomona.errors import ConfigError, InvalidInputError, PomonaError
-from pomona.types import DatasetRef
+from pomona.types import DatasetRef, parse_version_number
 
 __all__ = ["datasets_pages", "file_url"]
 

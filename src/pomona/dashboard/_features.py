@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import HTMLResponse, Response
 
-from pomona._utils.numbers import parse_version_number
 from pomona.client.workspace import Workspace
 from pomona.dashboard._render import error_page, render
 from pomona.errors import InvalidInputError, PomonaError
 from pomona.features.base import FeaturesAPI
+from pomona.types import parse_version_number
 
 __all__ = ["features_pages"]
 

@@ -13,12 +13,12 @@ from fastapi import APIRouter, Request
 from markupsafe import Markup
 from starlette.responses import HTMLResponse, Response
 
-from pomona._utils.numbers import parse_version_number
 from pomona.client.workspace import Workspace
 from pomona.dashboard._graph_svg import GraphLayout, layout
 from pomona.dashboard._render import error_page, render
 from pomona.errors import InvalidInputError, PomonaError
 from pomona.registry import ModelRegistry, ModelVersion
+from pomona.types import parse_version_number
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt

@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, TypeAlias
 
-from pomona._utils.numbers import parse_version_number
 from pomona.errors import InvalidInputError
-from pomona.types import DatasetRef
+from pomona.types import DatasetRef, parse_version_number
 
 if TYPE_CHECKING:
     from pomona.datasets._model import DatasetSplit, DatasetVersion

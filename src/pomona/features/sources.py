@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from pomona._utils.numbers import parse_version_number
 from pomona.errors import InvalidInputError
-from pomona.types import Digest
+from pomona.types import Digest, parse_version_number
 
 __all__ = [
     "ArtifactSource",

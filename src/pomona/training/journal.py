@@ -23,10 +23,10 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, delete
 
 from pomona._utils.clock import now_ms
-from pomona._utils.numbers import INT64_MAX
 from pomona.errors import ConflictError, InvalidInputError
 from pomona.metadata import MetadataStore
 from pomona.metadata.schema import study_journal
+from pomona.types import INT64_MAX
 
 __all__ = ["MAX_READ", "MAX_SEQ", "StudyJournal", "StudyJournalAPI", "check_study_name"]
 

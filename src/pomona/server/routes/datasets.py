@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from pomona._utils.numbers import parse_version_number
 from pomona.client.workspace import Workspace
 from pomona.datasets import DatasetService, DatasetSplit, DatasetVersion
 from pomona.datasets import _codec as codec
@@ -20,7 +19,7 @@ from pomona.datasets._quality import load_transform
 from pomona.errors import ConfigError, InvalidInputError, NotFoundError
 from pomona.server._responses import json_response
 from pomona.server.routes.datasets_uploads import UploadSpec, uploads_routes
-from pomona.types import DatasetRef
+from pomona.types import DatasetRef, parse_version_number
 
 __all__ = ["datasets_router", "source_policy"]
 

@@ -15,7 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from pomona._utils.numbers import INT64_MAX
 from pomona.client.workspace import Workspace
 from pomona.errors import ConfigError, InvalidInputError
 from pomona.features import _json
@@ -24,6 +23,7 @@ from pomona.features.service import FeatureStore
 from pomona.features.sources import check_client_source
 from pomona.server._responses import json_response
 from pomona.server.routes.datasets import source_policy
+from pomona.types import INT64_MAX
 
 __all__ = ["PARQUET", "features_router"]
 

@@ -9,7 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from pomona._utils.numbers import INT64_MAX, parse_version_number
 from pomona._utils.principal import IGNORED_ACTOR, acting_user
 from pomona.client.workspace import Workspace
 from pomona.errors import ConfigError, InvalidInputError
@@ -19,7 +18,7 @@ from pomona.registry.signature import Signature
 from pomona.server._downloads import verified_download
 from pomona.server._responses import json_response
 from pomona.server.routes.runs import _spool
-from pomona.types import Digest
+from pomona.types import INT64_MAX, Digest, parse_version_number
 
 __all__ = ["models_router"]
 

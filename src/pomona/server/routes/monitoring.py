@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, Response
 
-from pomona._utils.numbers import INT64_MAX
 from pomona._utils.principal import IGNORED_ACTOR, acting_user
 from pomona.client._pipelines import pipeline_sources
 from pomona.client.workspace import Workspace
@@ -24,6 +23,7 @@ from pomona.monitoring import AlertRule, AlertService, DriftThresholds, Monitori
 from pomona.monitoring._destinations import MAX_CHANNELS, NotifyPolicy
 from pomona.pipelines._loader import PipelineSources
 from pomona.server._responses import json_response
+from pomona.types import INT64_MAX
 
 __all__ = ["monitoring_router"]
 

@@ -14,13 +14,13 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from pomona._utils.numbers import INT64_MAX
 from pomona._utils.principal import IGNORED_ACTOR, acting_user
 from pomona.client.training import promote
 from pomona.client.workspace import Workspace
 from pomona.server._responses import json_response
 from pomona.training.journal import MAX_READ, MAX_SEQ, StudyJournal
 from pomona.training.studies import find_studies, read_evaluation_report, read_study
+from pomona.types import INT64_MAX
 
 __all__ = ["training_router"]
 
