@@ -99,13 +99,8 @@ class TorchFlavor(Flavor):
             what="model class",
             trust=trust,
         )
-        try:
-            module = cls(**kwargs)
-        except TypeError as exc:
-            raise InvalidInputError(
-                f"{target} cannot be built from its init_kwargs: {exc}.",
-                details={"field": f"{META} init_kwargs"},
-            ) from exc
+        _check_shapes(torch, cls, kwargs, folder / WEIGHTS, target)
+        module = cls(**kwargs)
         target_device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         st.load_model(module, str(folder / WEIGHTS), strict=True, device=target_device)
         return module.to(target_device).eval()
@@ -217,6 +212,49 @@ def _read_meta(raw: bytes) -> tuple[str, dict[str, Any]]:
             details={"field": f"{META} init_kwargs"},
         )
     return meta["class"], kwargs
+
+
+def _check_shapes(
+    torch: Any, cls: Any, kwargs: Mapping[str, Any], weights: Path, target: str
+) -> None:
+    """Build the module on the ``meta`` device (no memory) and refuse it unless its tensors
+    are exactly those of the weights file: ``init_kwargs`` cannot make the server allocate
+    more than the stored weights hold (``AppleCNN(width=10**6)``).
+
+    Raises:
+        InvalidInputError: the class cannot be built from ``init_kwargs``, or its tensors
+            differ from the weights file's.
+    """
+    from safetensors import safe_open
+
+    try:
+        with torch.device("meta"):
+            shapes = {k: list(v.shape) for k, v in cls(**kwargs).state_dict().items()}
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise InvalidInputError(
+            f"{target} cannot be built from its init_kwargs: {exc}.",
+            details={"field": f"{META} init_kwargs"},
+        ) from exc
+    try:
+        with safe_open(str(weights), framework="pt", device="cpu") as f:
+            stored = {k: list(f.get_slice(k).get_shape()) for k in f.keys()}  # noqa: SIM118
+    except Exception as exc:  # safetensors raises its own error type for a bad header
+        raise InvalidInputError(
+            f"{WEIGHTS} is not a safetensors file: {exc}.", details={"field": WEIGHTS}
+        ) from exc
+    stored_shapes = list(stored.values())
+    differ = sorted(
+        [k for k, shape in stored.items() if shapes.get(k) != shape]
+        # a tensor tied to another is saved once: it must have a stored tensor's shape
+        + [k for k, shape in shapes.items() if k not in stored and shape not in stored_shapes]
+    )
+    if differ:
+        raise InvalidInputError(
+            f"{target}({', '.join(f'{k}=…' for k in kwargs)}) does not match {WEIGHTS}: "
+            f"{len(differ)} tensor(s) differ ({', '.join(differ[:3])}).",
+            hint="Register the module with the init_kwargs it was trained with.",
+            details={"field": f"{META} init_kwargs"},
+        )
 
 
 def _check_kwargs(cls: type, kwargs: Mapping[str, Any]) -> None:
