@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from _server import peak_rss
 from sqlalchemy import insert
 
 import pomona
@@ -45,14 +46,6 @@ def _bomb(side: int = 6000) -> bytes:
     buf = io.BytesIO()
     Image.new("1", (side, side)).save(buf, format="PNG", optimize=True)
     return buf.getvalue()
-
-
-def _peak_rss(pid: int) -> int:
-    """The process's peak resident memory (``VmHWM``), in bytes."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError("no VmHWM in /proc/<pid>/status")
 
 
 def _error(response: httpx.Response) -> dict[str, object]:
@@ -97,7 +90,7 @@ def test_png_bomb_is_refused_from_the_headers(image_server: ServerProcess) -> No
     predict = "/v1/deployments/apples/predict"
     with image_server.client() as http:
         assert http.post(predict, files={"file": ("a.png", apple_png(1))}).status_code == 200
-        before = _peak_rss(image_server.proc.pid)
+        before = peak_rss(image_server.proc.pid)
         multipart = [("file", (f"{i}.png", b, "image/png")) for i, b in enumerate(bombs)]
         replies = [
             http.post(predict, files=multipart),
@@ -105,7 +98,7 @@ def test_png_bomb_is_refused_from_the_headers(image_server: ServerProcess) -> No
         ]
         body, headers = _oip_body(bombs)
         oip = http.post("/v2/models/apples/infer", content=body, headers=headers)
-        grown = _peak_rss(image_server.proc.pid) - before
+        grown = peak_rss(image_server.proc.pid) - before
         assert grown < 100 * MIB, f"the server's peak memory grew by {grown / MIB:.0f} MiB"
         for reply in replies:
             assert reply.status_code == 413, reply.text

@@ -20,6 +20,7 @@ import httpx
 import numpy as np
 import pytest
 import torch
+from _server import peak_rss
 from safetensors.torch import save as save_safetensors
 
 import pomona
@@ -265,14 +266,6 @@ def test_a_skops_file_naming_an_untrusted_type_is_refused_at_registration(
         assert _register(http, "own", files, flavor="sklearn").status_code == 201
 
 
-def _peak_rss(pid: int) -> int:
-    """The process's peak resident memory (``VmHWM``), in bytes."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError("no VmHWM in /proc/<pid>/status")
-
-
 def test_init_kwargs_cannot_make_the_server_allocate_beyond_the_stored_weights(
     start_server: StartServer, workspace_dir: Path
 ) -> None:
@@ -295,11 +288,11 @@ def test_init_kwargs_cannot_make_the_server_allocate_beyond_the_stored_weights(
             "wide", flavor="torch", files=files, signature=Signature.from_dict(SIGNATURE)
         )
     server = start_server(workspace_dir, settings={"serving.poll_s": 0.2})
-    before = _peak_rss(server.proc.pid)
+    before = peak_rss(server.proc.pid)
     with server.client() as http:
         made = http.post("/api/v1/deployments", json={"name": "wide-prod", "model": "wide:1"})
         assert made.status_code == 201, made.text
     error = _load_error(server, "wide-prod")
-    assert _peak_rss(server.proc.pid) - before < 300 * 2**20
+    assert peak_rss(server.proc.pid) - before < 300 * 2**20
     assert "does not match model.safetensors" in error, error
     assert server.alive()
