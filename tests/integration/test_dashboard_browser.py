@@ -13,24 +13,12 @@ import pytest
 import pomona
 from pomona.client.workspace import Workspace
 from pomona.server.app import create_app
-from pomona.testing.live import serve_in_thread
+from pomona.testing.live import CHROMIUM, CHROMIUM_ARGS, serve_in_thread
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 from playwright import sync_api
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def serve(ws: Workspace) -> AbstractContextManager[str]:
@@ -66,7 +54,7 @@ def base_url(tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def page(base_url: str) -> Iterator[Page]:
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
         context = browser.new_context(viewport={"width": 1400, "height": 900}, base_url=base_url)
         try:
             yield context.new_page()

@@ -14,23 +14,11 @@ import pomona
 from pomona.client.workspace import Workspace
 from pomona.server.app import create_app
 from pomona.serving import Canary
-from pomona.testing.live import serve_in_thread
+from pomona.testing.live import CHROMIUM, CHROMIUM_ARGS, serve_in_thread
 from pomona.testing.serving import apple_png, register_apple_model
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 FAST = {"serving.poll_s": 0.2, "serving.log_flush_interval_s": 0.2}  # server settings
@@ -52,7 +40,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Workspace, str]]:
 @pytest.fixture
 def page(served: tuple[Workspace, str]) -> Iterator[Page]:
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
         context = browser.new_context(viewport={"width": 1200, "height": 900}, base_url=served[1])
         try:
             yield context.new_page()

@@ -8,14 +8,24 @@ file created, no request received by a listener, no row stored.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
-from _server import SERVER_COMMAND, ServerProcess, StartServer, stop, wait_ready, write_settings
+from _server import (
+    SERVER_COMMAND,
+    Listener,
+    ServerProcess,
+    StartServer,
+    stop,
+    wait_ready,
+    write_settings,
+)
 
 import pomona
 from pomona.testing._servers import free_port
@@ -62,3 +72,17 @@ def start_server(tmp_path: Path) -> Iterator[StartServer]:
             return server
 
         yield start
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    """A TCP socket on 127.0.0.1 that records connections and never answers."""
+    sock = socket.create_server(("127.0.0.1", 0))
+    found = Listener(sock)
+    thread = threading.Thread(target=found.serve, daemon=True)
+    thread.start()
+    yield found
+    sock.close()
+    for conn in found.held:
+        conn.close()
+    thread.join(5)

@@ -28,6 +28,7 @@ import pomona
 from pomona.client import init_workspace
 from pomona.examples.apples import write_apple_folder
 from pomona.testing._servers import free_port
+from pomona.testing.live import CHROMIUM, CHROMIUM_ARGS
 from pomona.testing.monitoring import synthetic_log, write_log
 from pomona.testing.serving import apple_png, register_apple_model
 
@@ -35,18 +36,8 @@ if TYPE_CHECKING:
     from _server import ServerProcess, StartServer
     from playwright.sync_api import Browser, Page
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--host-resolver-rules=MAP evil.example 127.0.0.1",  # DNS rebinding, made permanent
-]
+BROWSER_ARGS = [*CHROMIUM_ARGS, "--host-resolver-rules=MAP evil.example 127.0.0.1"]
+"""DNS rebinding, made permanent: evil.example resolves to this machine."""
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 HOUR = 3_600_000
 T0 = 1_700_000_000_000 - 1_700_000_000_000 % HOUR
@@ -91,7 +82,7 @@ def _deploy_apples(home: Path) -> None:
 @pytest.fixture
 def browser() -> Iterator[Browser]:
     with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         try:
             yield chromium
         finally:

@@ -22,7 +22,6 @@ host, port, user and ``starttls=false``, and the server logged in there with its
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -40,7 +39,7 @@ from pomona.testing._servers import free_port
 from pomona.testing.monitoring import synthetic_log, write_log
 
 if TYPE_CHECKING:
-    from _server import ServerProcess, StartServer
+    from _server import Listener, ServerProcess, StartServer
 
 HOUR = 3_600_000
 T0 = 1_700_000_000_000 - 1_700_000_000_000 % HOUR
@@ -92,41 +91,6 @@ def hook() -> Iterator[Hook]:
     yield found
     server.shutdown()
     server.server_close()
-
-
-@dataclass
-class Listener:
-    """A TCP socket on 127.0.0.1 that records every connection and never answers."""
-
-    sock: socket.socket
-    connections: int = 0
-    held: list[socket.socket] = field(default_factory=list)
-
-    @property
-    def port(self) -> int:
-        return int(self.sock.getsockname()[1])
-
-    def serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            self.held.append(conn)
-
-
-@pytest.fixture
-def listener() -> Iterator[Listener]:
-    sock = socket.create_server(("127.0.0.1", 0))
-    found = Listener(sock)
-    thread = threading.Thread(target=found.serve, daemon=True)
-    thread.start()
-    yield found
-    sock.close()
-    for conn in found.held:
-        conn.close()
-    thread.join(5)
 
 
 @dataclass

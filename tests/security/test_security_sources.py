@@ -16,13 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import io
-import socket
 import sqlite3
-import threading
 import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,47 +31,12 @@ import sqlalchemy as sa
 from PIL import Image
 
 if TYPE_CHECKING:
-    from _server import ServerProcess, StartServer
+    from _server import Listener, ServerProcess, StartServer
 
     from pomona.testing._servers import S3Server
 
 
 # --- helpers ----------------------------------------------------------------------------
-
-
-@dataclass
-class Listener:
-    """A TCP socket on 127.0.0.1 that records every connection and never answers."""
-
-    sock: socket.socket
-    connections: int = 0
-    held: list[socket.socket] = field(default_factory=list)
-
-    @property
-    def port(self) -> int:
-        return int(self.sock.getsockname()[1])
-
-    def serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            self.held.append(conn)  # accepted, never answered
-
-
-@pytest.fixture
-def listener() -> Iterator[Listener]:
-    sock = socket.create_server(("127.0.0.1", 0))
-    found = Listener(sock)
-    thread = threading.Thread(target=found.serve, daemon=True)
-    thread.start()
-    yield found
-    sock.close()
-    for conn in found.held:
-        conn.close()
-    thread.join(5)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import io
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,16 +108,19 @@ def _over(message: str, setting: str, limit: int) -> ImageTooLargeError:
     )
 
 
-def _header_size(data: bytes, index: int) -> tuple[int, int]:
-    """Width and height from the file's header: Pillow's ``open`` reads no pixel data."""
+@contextmanager
+def _opened(data: bytes, index: int) -> Iterator[Any]:
+    """The picture, opened lazily (Pillow's ``open`` reads only the header); a file Pillow
+    cannot read is bad input, one past Pillow's own bomb limit is too large."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # DecompressionBombWarning: our budget decides
             with Image.open(io.BytesIO(data)) as image:
-                width, height = image.size
-                return int(width), int(height)
+                yield image
+    except InvalidInputError:
+        raise  # the caller's own refusal (ImageTooLargeError is one)
     except Image.DecompressionBombError as exc:
         raise ImageTooLargeError(
             f"Image {index} is larger than the image decoder accepts: {exc}",
@@ -134,35 +138,24 @@ def _header_size(data: bytes, index: int) -> tuple[int, int]:
         ) from exc
 
 
-def _decode_one(data: bytes, index: int, channels: int) -> np.ndarray[Any, Any]:
-    from PIL import Image, UnidentifiedImageError
+def _header_size(data: bytes, index: int) -> tuple[int, int]:
+    """Width and height from the file's header, no pixel data decoded."""
+    with _opened(data, index) as image:
+        width, height = image.size
+        return int(width), int(height)
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with Image.open(io.BytesIO(data)) as image:
-                width, height = image.size
-                if width * height > MAX_PIXELS:
-                    raise ImageTooLargeError(
-                        f"Image {index} has {width}x{height} pixels; the limit is {MAX_PIXELS}.",
-                        details={"field": "image"},
-                    )
-                image.load()
-                mode = "L" if channels == 1 else "RGB"
-                return np.asarray(image if image.mode == mode else image.convert(mode))
-    except ImageTooLargeError:
-        raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
-        why = (
-            "it is not an image Pillow can read" if isinstance(exc, UnidentifiedImageError) else exc
-        )
-        raise InvalidInputError(
-            f"Image {index} cannot be decoded: {why}.",
-            hint="Send a PNG, JPEG, BMP or WebP file.",
-            details={"field": "image"},
-        ) from exc
-    except Image.DecompressionBombError as exc:
-        raise ImageTooLargeError(str(exc), details={"field": "image"}) from exc
+
+def _decode_one(data: bytes, index: int, channels: int) -> np.ndarray[Any, Any]:
+    with _opened(data, index) as image:
+        width, height = image.size
+        if width * height > MAX_PIXELS:
+            raise ImageTooLargeError(
+                f"Image {index} has {width}x{height} pixels; the limit is {MAX_PIXELS}.",
+                details={"field": "image"},
+            )
+        image.load()
+        mode = "L" if channels == 1 else "RGB"
+        return np.asarray(image if image.mode == mode else image.convert(mode))
 
 
 def image_properties(

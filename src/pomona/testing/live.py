@@ -10,7 +10,21 @@ from typing import Any
 
 from pomona.testing._servers import free_port
 
-__all__ = ["serve_in_thread"]
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "serve_in_thread"]
+
+CHROMIUM = "/usr/bin/chromium"
+"""Debian's Chromium, which browser tests drive through Playwright (``executable_path``)."""
+CHROMIUM_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",  # no calls out of a closed network
+    "--disable-component-update",
+    "--disable-sync",
+)
+"""Headless, as root, with nothing started that would reach beyond this machine."""
 
 
 @contextmanager

@@ -56,6 +56,8 @@ class Flavor(ABC):
     name: ClassVar[str]
     extra: ClassVar[str] = ""
     """The pip extra that installs the flavor's library (named in import errors)."""
+    files: ClassVar[tuple[str, ...]] = ()
+    """The files every version of this flavor holds (checked before one is recorded)."""
 
     @abstractmethod
     def handles(self, model: object) -> bool:
@@ -102,7 +104,13 @@ class Flavor(ABC):
             UntrustedModelError: the files name code outside the allow-list.
             InvalidInputError: a file the flavor needs is missing or malformed.
         """
-        return None  # a flavor whose files name no code has nothing to check
+        missing = [name for name in self.files if name not in names]
+        if missing:
+            raise InvalidInputError(
+                f"A {self.name} model needs the files {' and '.join(self.files)} "
+                f"({', '.join(missing)} is missing).",
+                details={"field": "files"},
+            )
 
     @abstractmethod
     def predict(self, model: object, inputs: object) -> Array:

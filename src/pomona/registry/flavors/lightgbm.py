@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
-from pomona.errors import InvalidInputError
 from pomona.registry.flavors.base import Array, Flavor, OnnxModel, mro_roots, require
 from pomona.registry.signature import Signature, as_array, is_table
 
@@ -51,6 +50,7 @@ class LightGBMFlavor(Flavor):
 
     name: ClassVar[str] = "lightgbm"
     extra: ClassVar[str] = "lightgbm"
+    files: ClassVar[tuple[str, ...]] = (MODEL_FILE, META_FILE)
 
     def handles(self, model: object) -> bool:
         return "lightgbm" in mro_roots(model) or isinstance(model, LightGBMModel)
@@ -76,19 +76,6 @@ class LightGBMFlavor(Flavor):
         booster = lgb.Booster(model_file=str(folder / MODEL_FILE))
         meta = json.loads((folder / META_FILE).read_text())
         return LightGBMModel(booster, meta.get("classes"))
-
-    def check_files(
-        self,
-        names: Collection[str],
-        fetch: Callable[[str], Path],
-        *,
-        trusted_modules: Sequence[str] = (),
-    ) -> None:
-        if not {MODEL_FILE, META_FILE} <= set(names):
-            raise InvalidInputError(
-                f"A lightgbm model needs the files {MODEL_FILE} and {META_FILE}.",
-                details={"field": "files"},
-            )
 
     def predict(self, model: object, inputs: object) -> Array:
         return np.asarray(self._wrap(model).predict(inputs))

@@ -35,6 +35,7 @@ class SklearnFlavor(Flavor):
 
     name: ClassVar[str] = "sklearn"
     extra: ClassVar[str] = "sklearn"
+    files: ClassVar[tuple[str, ...]] = (FILE,)
 
     def handles(self, model: object) -> bool:
         return "sklearn" in mro_roots(model)
@@ -66,10 +67,7 @@ class SklearnFlavor(Flavor):
         *,
         trusted_modules: Sequence[str] = (),
     ) -> None:
-        if FILE not in names:
-            raise InvalidInputError(
-                f"A sklearn model needs the file {FILE}.", details={"field": "files"}
-            )
+        super().check_files(names, fetch, trusted_modules=trusted_modules)
         if importlib.util.find_spec("skops") is None:
             return  # this server cannot load it either; load() checks where it is loaded
         sio = require("skops.io", self.extra)

@@ -51,6 +51,7 @@ class TorchFlavor(Flavor):
 
     name: ClassVar[str] = "torch"
     extra: ClassVar[str] = "torch"
+    files: ClassVar[tuple[str, ...]] = (WEIGHTS, META)
 
     def handles(self, model: object) -> bool:
         return "torch" in mro_roots(model)
@@ -112,11 +113,7 @@ class TorchFlavor(Flavor):
         *,
         trusted_modules: Sequence[str] = (),
     ) -> None:
-        if not {WEIGHTS, META} <= set(names):
-            raise InvalidInputError(
-                f"A torch model needs the files {WEIGHTS} and {META}.",
-                details={"field": "files"},
-            )
+        super().check_files(names, fetch, trusted_modules=trusted_modules)
         path = fetch(META)
         if path.stat().st_size > MAX_META_BYTES:
             raise InvalidInputError(
